@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for tokenops.oauth2.token: resolve the profile on the controller, then obtain the token there
+(through the shared cache) or, with ``fetch_on: host``, run the module on the managed host."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
+    configured_cache_dir, controller_client, resolve_profile)
+
+TASK_OPTIONS = dict(
+    profile=dict(type='str'),
+    force_refresh=dict(type='bool', default=False),
+    fetch_on=dict(type='str', default='controller', choices=['controller', 'host']),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False  # only fetch_on=host talks to the host
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        task_args = dict((k, args.pop(k)) for k in list(args) if k in TASK_OPTIONS)
+        validation = ArgumentSpecValidator(TASK_OPTIONS).validate(task_args)
+        if validation.error_messages:
+            return dict(result, failed=True, msg='; '.join(validation.error_messages))
+        task = validation.validated_parameters
+        warnings = result.setdefault('warnings', [])
+
+        try:
+            profile = resolve_profile(task['profile'], task_vars, self._templar, args)
+            warnings.extend(profile.warnings)
+            if task['fetch_on'] == 'host':
+                return self._on_host(result, profile, task, task_vars)
+            client = controller_client(profile, configured_cache_dir(task_vars), warnings.append)
+            token = client.get_token(force_refresh=task['force_refresh'])
+        except OAuth2Error as exc:
+            return dict(result, failed=True, msg=str(exc), **exc.as_dict())
+
+        result.update(token.as_result(time.time()), changed=False)
+        # The result holds the token: censor what callbacks display (at any verbosity, in any callback) while
+        # the registered variable keeps it, which is exactly what no_log on the result does.
+        result['_ansible_no_log'] = True
+        return result
+
+    def _on_host(self, result, profile, task, task_vars):
+        module_args = dict((k, v) for k, v in profile.options.items() if k in PROFILE_OPTIONS and v is not None)
+        module_args.update(profile=profile.name, force_refresh=task['force_refresh'], fetch_on='host')
+        module_result = self._execute_module(module_name='tokenops.oauth2.token', module_args=module_args,
+                                             task_vars=task_vars)
+        result.update(module_result)
+        if not result.get('failed'):
+            result['_ansible_no_log'] = True
+        return result

@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The profile options, documented once for the module, the action plugin and the lookup.
+    # Defaults are stated in prose: a preset may set an option, so the argument spec has no defaults of its own.
+    DOCUMENTATION = r'''
+options:
+  preset:
+    description:
+      - A known provider whose documented settings fill every option the profile leaves unset.
+      - V(harbor_lockers) (inputs O(environment) or O(tower_id); O(scope) V(service_provider) or V(tower_access)),
+        V(lockitnetwork), V(depotfinity) (input O(region)), V(keycloak) (inputs O(base_url) and O(realm)),
+        V(spring_security_oauth2) (input O(base_url)).
+      - Every URL a preset builds can be overridden, by the URL option itself or by O(base_url) / O(api_url).
+    type: str
+    choices: [harbor_lockers, lockitnetwork, depotfinity, keycloak, spring_security_oauth2]
+  token_url:
+    description:
+      - The token endpoint. Required unless O(issuer) or O(preset) provides it.
+      - Plain C(http://) is refused unless the host is loopback or O(allow_insecure_http=true).
+    type: str
+  issuer:
+    description:
+      - Issuer identifier; the token endpoint is read from its RFC 8414 or OpenID Connect discovery document,
+        whose C(issuer) must match this value exactly.
+    type: str
+  authorization_url:
+    description: The authorization endpoint, for the first authorization of an authorization-code profile.
+    type: str
+  grant_type:
+    description: The grant used to obtain a token. Defaults to V(client_credentials).
+    type: str
+    choices: [client_credentials, password, authorization_code, refresh_token]
+  client_id:
+    description: The client identifier. Always required.
+    type: str
+  client_secret:
+    description: The client secret. Required unless O(client_auth=none).
+    type: str
+  client_auth:
+    description:
+      - How the client authenticates at the token endpoint. Defaults to V(client_secret_basic).
+      - V(client_secret_basic) sends an HTTP Basic C(Authorization) header; V(client_secret_post) sends the
+        credentials in the form body; V(none) sends only C(client_id) (public clients).
+    type: str
+    choices: [client_secret_basic, client_secret_post, none]
+  basic_encoding:
+    description:
+      - With O(client_auth=client_secret_basic), whether client id and secret are form-encoded before base64
+        (V(form), RFC 6749 section 2.3.1, the default) or joined as they are (V(raw)), as some servers expect.
+    type: str
+    choices: [form, raw]
+  scope:
+    description: Scopes to request, as a space-separated string or a list (sent space-joined).
+    type: raw
+  audience:
+    description: The C(audience) parameter some servers need to pick the API the token is for.
+    type: str
+  resource:
+    description: RFC 8707 resource indicator(s), a URI or a list of URIs.
+    type: raw
+  username:
+    description: The resource owner's user name, for O(grant_type=password).
+    type: str
+  password:
+    description: The resource owner's password, for O(grant_type=password).
+    type: str
+  refresh_token:
+    description:
+      - The refresh token, for O(grant_type=refresh_token). A rotated refresh token held in the cache takes
+        precedence, since the server may already have retired this one.
+    type: str
+  code:
+    description: The authorization code to exchange, for O(grant_type=authorization_code). Never retried.
+    type: str
+  redirect_uri:
+    description: The redirect URI the code was issued to, for O(grant_type=authorization_code).
+    type: str
+  code_verifier:
+    description: The PKCE code verifier (RFC 7636) belonging to O(code).
+    type: str
+  extra_params:
+    description: Further form parameters for the token request. Treated as secret, never shown.
+    type: dict
+  headers:
+    description: Further HTTP headers for the token request. Treated as secret, never shown.
+    type: dict
+  timeout:
+    description: Seconds to wait for one answer. Defaults to V(10).
+    type: float
+  retries:
+    description:
+      - How often a failed request is retried on connection errors, 408, 429, 5xx and
+        C(temporarily_unavailable), with exponential backoff and jitter, honouring C(Retry-After). Defaults to V(3).
+      - An authorization-code exchange is never retried.
+    type: int
+  deadline:
+    description: Overall seconds for a request and all its retries. Defaults to V(60).
+    type: float
+  validate_certs:
+    description: Whether to verify the server's TLS certificate. Defaults to V(true).
+    type: bool
+  ca_path:
+    description: A CA bundle (PEM) to verify the server's certificate with.
+    type: path
+  client_cert:
+    description: A client certificate (PEM) for mutual TLS.
+    type: path
+  client_key:
+    description: The private key of O(client_cert), when it is not in the same file.
+    type: path
+  allow_insecure_http:
+    description: Allow a plain C(http://) URL to a host that is not loopback. Defaults to V(false).
+    type: bool
+  renew_before:
+    description:
+      - Seconds before expiry at which a cached token counts as due for renewal.
+      - Defaults to the smaller of 60 seconds and 10% of the token's lifetime.
+    type: int
+  default_ttl:
+    description:
+      - Lifetime in seconds assumed when the server sends no C(expires_in) and the token is not a JWT with an
+        C(exp) claim. Defaults to V(300).
+    type: int
+  validate_url:
+    description: An endpoint that accepts the token, used to check it (Harbor's test-token endpoint).
+    type: str
+  cache:
+    description: Whether to use the controller token cache. Defaults to V(true) on the controller.
+    type: bool
+  cache_dir:
+    description:
+      - Token cache directory for this profile, overriding the plugin setting.
+      - For the module run on a managed host, the cache is used only when this is set.
+    type: path
+  base_url:
+    description: Base URL a preset builds its endpoints from (a private deployment, a test server).
+    type: str
+  api_url:
+    description: Base URL of the provider's API, from which a preset builds O(validate_url).
+    type: str
+  realm:
+    description: Keycloak realm, for O(preset=keycloak).
+    type: str
+  region:
+    description: DepotFinity region (for example V(eu)), for O(preset=depotfinity).
+    type: str
+  environment:
+    description: Harbor Lockers environment, V(production) or V(sandbox), for O(preset=harbor_lockers).
+    type: str
+  tower_id:
+    description:
+      - Harbor Lockers tower ID; its first two digits pick the environment (V(10) production, V(01) sandbox).
+    type: str
+'''

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: token
+short_description: Obtain an OAuth 2.0 access token from a provider profile
+version_added: 0.1.0
+author: tokenops engineers
+description:
+  - Returns an access token for each profile named in the terms, from the controller token cache while it is
+    still good, otherwise from the profile's token endpoint (renewing with the refresh token when one is held).
+  - A profile is read from the host's C(oauth2_profiles) variable (templated, vaulted values decrypted); options
+    given to the lookup are merged over it. Without a term, the options alone form an inline profile.
+  - One cache is shared by every fork and every run, so a play over many hosts sends one request per profile and
+    expiry window.
+extends_documentation_fragment:
+  - tokenops.oauth2.profile
+options:
+  _terms:
+    description: Names of profiles in C(oauth2_profiles).
+    type: list
+    elements: str
+    required: false
+  field:
+    description:
+      - What to return for each profile. V(access_token) (the default), V(header) (C(Bearer <token>)),
+        V(expires_at), V(refresh_token), V(token_type), or V(all) for the whole token mapping.
+    type: str
+    default: access_token
+    choices: [access_token, header, expires_at, refresh_token, token_type, all]
+  force_refresh:
+    description: Ignore a cached token and ask the server for a new one.
+    type: bool
+    default: false
+  cache_dir:
+    description:
+      - The controller token cache directory (created 0700, files 0600, entries encrypted with a key derived from
+        the profile's secret). A profile's own O(cache_dir) wins over this setting.
+      - Defaults to C(tokenops-oauth2) under C($XDG_CACHE_HOME) or C(~/.cache).
+    type: path
+    env:
+      - name: TOKENOPS_OAUTH2_CACHE_DIR
+    ini:
+      - section: tokenops_oauth2
+        key: cache_dir
+notes:
+  - The token is a secret. Pass it only to tasks that set C(no_log=true) (such as C(ansible.builtin.uri) with
+    an C(Authorization) header) rather than printing it.
+seealso:
+  - module: tokenops.oauth2.token
+'''
+
+EXAMPLES = r'''
+- name: Call an API with a token from the profile "harbor" in oauth2_profiles
+  ansible.builtin.uri:
+    url: https://api.harborlockers.com/api/v1/towers
+    headers:
+      Authorization: "{{ lookup('tokenops.oauth2.token', 'harbor', field='header') }}"
+  no_log: true
+
+- name: The whole token mapping, to report when it expires
+  ansible.builtin.debug:
+    msg: "expires at {{ lookup('tokenops.oauth2.token', 'harbor', field='all').expires_at }}"
+
+- name: A profile given inline, with a scope override
+  ansible.builtin.set_fact:
+    depot_token: "{{ lookup('tokenops.oauth2.token', preset='depotfinity', region='eu', client_id=depot_id,
+                     client_secret=depot_secret) }}"
+  no_log: true
+'''
+
+RETURN = r'''
+_raw:
+  description:
+    - One item per term, as O(field) says. With V(all), a mapping with C(access_token), C(token_type),
+      C(expires_in), C(expires_at) (UTC ISO 8601), C(refresh_token) (or null), C(scope), C(profile),
+      C(from_cache) and C(header).
+  type: list
+  elements: raw
+'''
+
+import time
+
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
+    INLINE_PROFILE, as_ansible_error, controller_client, profile_overrides, resolve_profile)
+
+display = Display()
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        options = self.get_options()
+        overrides = profile_overrides(dict((k, v) for k, v in kwargs.items() if k != 'cache_dir'))
+        templar = self._templar.copy_with_new_env(available_variables=variables or {})
+        results = []
+        for name in terms or [INLINE_PROFILE]:
+            try:
+                profile = resolve_profile(name, variables or {}, templar, overrides)
+                for warning in profile.warnings:
+                    display.warning(warning)
+                token = controller_client(profile, options['cache_dir'], display.warning).get_token(
+                    force_refresh=options['force_refresh'])
+            except OAuth2Error as exc:
+                raise as_ansible_error(exc)
+            results.append(self._pick(token, options['field']))
+        return results
+
+    @staticmethod
+    def _pick(token, field):
+        mapping = token.as_result(time.time())
+        return mapping if field == 'all' else mapping[field]

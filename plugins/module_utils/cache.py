@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The token cache: one encrypted file per token identity, shared by every process on the controller.
+
+- Files are named by a hash of what identifies a token (never of a secret) and encrypted with a key derived from
+  the profile's secret, so a reader without the secret learns nothing, and a changed secret simply misses.
+- Writes go through a 0600 temporary file renamed into place, so readers never see half a file and need no lock.
+- ``lock(key)`` is an flock on a side file: whoever holds it re-reads the cache before asking the server, which is
+  what turns fifty cold forks into one request. The kernel drops the lock when its holder dies.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import stat
+import tempfile
+import traceback
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError
+
+CRYPTOGRAPHY_IMPORT_ERROR = None
+try:
+    from cryptography.fernet import Fernet, InvalidToken
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+except ImportError:
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+FORMAT_VERSION = 1
+# For clients without a secret (client_auth: none), a random key kept in the cache directory stands in; such
+# entries are then protected by the directory's 0700 permissions only.
+LOCAL_KEY_FILE = '.local-key'
+
+
+def cache_key(identity):
+    canonical = json.dumps(identity, sort_keys=True, separators=(',', ':'))
+    return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
+
+
+def write_private_file(path, data):
+    """Write ``data`` to ``path`` atomically, readable by the owner only from the first byte."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')  # mkstemp creates the file 0600
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class TokenCache(object):
+    def __init__(self, directory, warn=None):
+        if CRYPTOGRAPHY_IMPORT_ERROR:
+            raise CacheError('the Python library cryptography is required for the token cache',
+                             hint='install it, or set cache: false')
+        self.directory = os.path.abspath(os.path.expanduser(directory))
+        self._warn = warn or (lambda msg: None)
+        self._ensure_directory()
+
+    def _ensure_directory(self):
+        try:
+            os.makedirs(self.directory, mode=0o700)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise CacheError('cannot create the token cache directory %s: %s' % (self.directory, exc.strerror),
+                                 hint='set cache_dir to a writable directory, or cache: false')
+        info = os.stat(self.directory)
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            if info.st_uid != os.getuid():
+                raise CacheError('the token cache directory %s is open to others and not ours' % self.directory,
+                                 hint='choose another cache_dir')
+            os.chmod(self.directory, 0o700)
+
+    def _path(self, key, suffix='.token'):
+        return os.path.join(self.directory, key + suffix)
+
+    def _local_key(self):
+        path = os.path.join(self.directory, LOCAL_KEY_FILE)
+        try:
+            with open(path, 'rb') as handle:
+                return handle.read()
+        except IOError:
+            with self.lock('local-key'):
+                if not os.path.exists(path):
+                    write_private_file(path, os.urandom(32))
+            with open(path, 'rb') as handle:
+                return handle.read()
+
+    def _fernet(self, key, secret):
+        material = secret.encode('utf-8') if secret else self._local_key()
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=key.encode('ascii'),
+                       info=b'tokenops.oauth2 token cache v1').derive(material)
+        return Fernet(base64.urlsafe_b64encode(derived)), hashlib.sha256(derived).hexdigest()[:16]
+
+    def load(self, key, secret):
+        """The stored record for ``key``, or None when absent, sealed with another secret, or unreadable."""
+        path = self._path(key)
+        try:
+            with open(path, 'rb') as handle:
+                raw = handle.read()
+        except IOError:
+            return None
+        fernet, key_id = self._fernet(key, secret)
+        try:
+            envelope = json.loads(raw.decode('utf-8'))
+            if envelope.get('version') != FORMAT_VERSION:
+                raise ValueError('format version %r' % envelope.get('version'))
+            if envelope.get('key_id') != key_id:
+                return None  # sealed with another secret: the profile's secret changed, the entry is stale
+            record = json.loads(fernet.decrypt(envelope['data'].encode('ascii')).decode('utf-8'))
+            if not isinstance(record, dict) or not record.get('access_token'):
+                raise ValueError('no token inside')
+            return record
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidToken, UnicodeError) as exc:
+            self._warn('ignoring unreadable token cache file %s (%s); it will be replaced'
+                       % (path, type(exc).__name__))
+            return None
+
+    def store(self, key, secret, record):
+        fernet, key_id = self._fernet(key, secret)
+        envelope = dict(version=FORMAT_VERSION, key_id=key_id,
+                        data=fernet.encrypt(json.dumps(record).encode('utf-8')).decode('ascii'))
+        try:
+            write_private_file(self._path(key), json.dumps(envelope).encode('utf-8'))
+        except OSError as exc:
+            raise CacheError('cannot write the token cache in %s: %s' % (self.directory, exc.strerror),
+                             hint='free space or fix permissions of cache_dir, or set cache: false')
+
+    def remove(self, key):
+        with contextlib.suppress(OSError):
+            os.unlink(self._path(key))
+
+    @contextlib.contextmanager
+    def lock(self, key):
+        """Hold an exclusive lock for ``key`` across processes."""
+        fd = os.open(self._path(key, '.lock'), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Authorization server metadata from an issuer (RFC 8414, OpenID Connect Discovery 1.0)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
+
+
+def metadata_urls(issuer):
+    """RFC 8414 puts the well-known segment before the issuer's path; OIDC appends it. Try both, RFC 8414 first."""
+    parts = urlsplit(issuer.rstrip('/'))
+    path = parts.path
+    return [
+        urlunsplit((parts.scheme, parts.netloc, '/.well-known/oauth-authorization-server' + path, '', '')),
+        urlunsplit((parts.scheme, parts.netloc, path + '/.well-known/openid-configuration', '', '')),
+    ]
+
+
+def discover(transport, profile):
+    """Fetch and check the issuer's metadata; return the mapping (token_endpoint, ...)."""
+    issuer = profile['issuer']
+    last = None
+    for url in metadata_urls(issuer):
+        response = transport.request('GET', url, option='issuer', headers={'Accept': 'application/json'})
+        last = response
+        if response.status != 200:
+            continue
+        try:
+            metadata = json.loads(response.text)
+        except ValueError:
+            continue
+        if not isinstance(metadata, dict):
+            continue
+        # RFC 8414 section 3.3: the document must name the issuer we asked for, or an attacker could substitute it.
+        if metadata.get('issuer', '').rstrip('/') != issuer.rstrip('/'):
+            raise TokenEndpointError(
+                "the discovery document names issuer '%s', not '%s'" % (metadata.get('issuer'), issuer),
+                profile=profile.name, url=url, status=200, hint='set issuer to exactly the issuer the server states')
+        if not metadata.get('token_endpoint'):
+            raise TokenEndpointError('the discovery document has no token_endpoint', profile=profile.name, url=url,
+                                     hint='set token_url instead of issuer')
+        return metadata
+    raise TokenEndpointError('no discovery document found for issuer %s' % issuer, profile=profile.name,
+                             url=last.url if last else None, status=last.status if last else None,
+                             hint='check the issuer URL, or set token_url instead')

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP to the authorization server: TLS options, proxies, retries with backoff, and no surprises.
+
+- ``~/.netrc`` is never read: requests would put its credentials in place of ours (``trust_env`` off); proxies
+  from the environment are still honoured, by asking requests for them explicitly.
+- Redirects are not followed: a token request carries credentials, and a redirect could take them elsewhere.
+- Retries are urllib3's (backoff with jitter, ``Retry-After``), bounded by ``retries`` and an overall deadline.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import time
+import traceback
+
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TransportError
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+except ImportError:
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    Retry = object
+    HAS_REQUESTS = False
+else:
+    HAS_REQUESTS = True
+
+RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+BACKOFF_FACTOR = 0.5
+BACKOFF_MAX = 10.0
+
+
+class HttpResponse(object):
+    """What the engine needs of an answer, independent of the HTTP library."""
+
+    def __init__(self, url, status, headers, text):
+        self.url = url
+        self.status = status
+        self.headers = headers
+        self.text = text
+
+    @property
+    def content_type(self):
+        return (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
+
+
+def is_loopback(host):
+    if host == 'localhost' or (host or '').endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url, profile, option='token_url'):
+    """Refuse a URL we would send credentials to in the clear, unless it stays on this machine."""
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise ProfileError("%s '%s' is not an http(s) URL" % (option, url), profile=profile.name)
+    if parts.scheme == 'http' and not is_loopback(parts.hostname) and not profile.get('allow_insecure_http'):
+        raise ProfileError(
+            "%s '%s' is plain http to a host that is not loopback, which would expose credentials and tokens"
+            % (option, url), profile=profile.name,
+            hint='use https, or set allow_insecure_http: true if the network path is trusted')
+
+
+class DeadlineRetry(Retry):
+    """urllib3's Retry that also stops at an overall deadline and never sleeps past it."""
+
+    deadline = None
+
+    def new(self, **kw):
+        retry = super(DeadlineRetry, self).new(**kw)
+        retry.deadline = self.deadline
+        return retry
+
+    def _remaining(self):
+        return max(0.0, self.deadline - time.monotonic()) if self.deadline else float('inf')
+
+    def is_exhausted(self):
+        return super(DeadlineRetry, self).is_exhausted() or self._remaining() <= 0
+
+    def get_retry_after(self, response):
+        retry_after = super(DeadlineRetry, self).get_retry_after(response)
+        return None if retry_after is None else min(retry_after, self._remaining())
+
+    def get_backoff_time(self):
+        return min(super(DeadlineRetry, self).get_backoff_time(), self._remaining())
+
+
+def _retry_policy(retries, deadline_at):
+    retry = DeadlineRetry(
+        total=retries, connect=retries, read=retries if retries else 0, status=retries, other=0, redirect=0,
+        allowed_methods=None,  # POST included: a token request other than a code exchange is safe to repeat
+        status_forcelist=RETRY_STATUSES, backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX,
+        backoff_jitter=BACKOFF_FACTOR, respect_retry_after_header=True, raise_on_status=False,
+        raise_on_redirect=False)
+    retry.deadline = deadline_at
+    return retry
+
+
+class Transport(object):
+    """One HTTP session per profile, with its TLS settings and retry policy."""
+
+    def __init__(self, profile):
+        if not HAS_REQUESTS:
+            raise TransportError('the Python library requests is required', profile=profile.name,
+                                 hint='install it on the host that runs the request (pip install requests)')
+        self.profile = profile
+
+    def _session(self, retries, deadline_at):
+        session = requests.Session()
+        session.trust_env = False  # no ~/.netrc credentials, no REQUESTS_CA_BUNDLE surprises
+        adapter = HTTPAdapter(max_retries=_retry_policy(retries, deadline_at))
+        session.mount('https://', adapter)
+        session.mount('http://', adapter)
+        profile = self.profile
+        session.verify = profile.get('ca_path') or profile.get('validate_certs')
+        if profile.get('client_cert'):
+            session.cert = (profile['client_cert'], profile['client_key']) if profile.get('client_key') \
+                else profile['client_cert']
+        return session
+
+    def request(self, method, url, retry_safe=True, deadline_at=None, option='token_url', **kwargs):
+        """Send one request (with retries when safe) and return an HttpResponse; raise TransportError."""
+        profile = self.profile
+        check_url(url, profile, option)
+        deadline_at = deadline_at or time.monotonic() + profile['deadline']
+        retries = profile['retries'] if retry_safe else 0
+        session = self._session(retries, deadline_at)
+        timeout = min(profile['timeout'], max(0.1, deadline_at - time.monotonic()))
+        try:
+            with session:
+                answer = session.request(
+                    method, url, timeout=timeout, allow_redirects=False,
+                    proxies=requests.utils.get_environ_proxies(url), **kwargs)
+                return HttpResponse(url, answer.status_code, answer.headers, answer.text)
+        except requests.exceptions.SSLError as exc:
+            raise TransportError('TLS verification failed: %s' % _reason(exc), profile=profile.name, url=url,
+                                 hint='set ca_path to the CA bundle that signed the server certificate '
+                                      '(validate_certs: false only for a test server)')
+        except requests.exceptions.Timeout:
+            raise TransportError('no answer within timeout=%ss' % profile['timeout'], profile=profile.name, url=url,
+                                 hint='check that the server is up, or raise timeout')
+        except requests.exceptions.ConnectionError as exc:
+            raise TransportError('cannot connect: %s' % _reason(exc), profile=profile.name, url=url,
+                                 hint='check the URL, DNS and that the server is reachable from this host'
+                                      ' (proxies are taken from https_proxy/no_proxy)')
+        except requests.exceptions.RequestException as exc:
+            raise TransportError('request failed: %s' % _reason(exc), profile=profile.name, url=url)
+
+
+def _reason(exc):
+    """The innermost cause, without urllib3's long wrapper text."""
+    text = str(exc)
+    for marker in ('Caused by ', 'Failed to establish a new connection: '):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.strip('()\'" ')[:300]

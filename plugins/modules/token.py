@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: token
+short_description: Obtain an OAuth 2.0 access token from a provider profile
+version_added: 0.1.0
+author: tokenops engineers
+description:
+  - Obtains an access token for a provider profile declared in the inventory variable C(oauth2_profiles), or
+    given inline, with the client credentials, password, authorization code or refresh token grant.
+  - The profile is resolved on the controller (templated, vaulted values decrypted) and, by default, the token is
+    requested there too, through the controller token cache shared with the lookup C(tokenops.oauth2.token).
+    With O(fetch_on=host) the request is sent from the managed host instead (no cache unless O(cache_dir) is set).
+  - The task's displayed result is censored at every verbosity, because it holds the token; the registered
+    variable holds the full result.
+extends_documentation_fragment:
+  - tokenops.oauth2.profile
+options:
+  profile:
+    description:
+      - Name of a profile in C(oauth2_profiles). Options given to the task are merged over it.
+      - Without it, the options given to the task form the whole profile.
+    type: str
+  force_refresh:
+    description: Ignore a cached token and ask the server for a new one.
+    type: bool
+    default: false
+  fetch_on:
+    description:
+      - Where the token request is sent from. V(controller) uses the controller cache; V(host) runs the request
+        on the managed host, for token endpoints only it can reach.
+    type: str
+    default: controller
+    choices: [controller, host]
+attributes:
+  check_mode:
+    support: full
+    details: Obtaining a token changes nothing that Ansible manages, so it runs in check mode too.
+  diff_mode:
+    support: none
+  action:
+    support: full
+requirements:
+  - requests (on the host that sends the request)
+  - cryptography (for the token cache)
+notes:
+  - The result is never C(changed), since obtaining a token changes nothing on the hosts.
+seealso:
+  - plugin: tokenops.oauth2.token
+    plugin_type: lookup
+'''
+
+EXAMPLES = r'''
+- name: Obtain a token for the profile "harbor" declared in group_vars
+  tokenops.oauth2.token:
+    profile: harbor
+  register: harbor
+
+- name: Use it (the task is no_log because the header holds the token)
+  ansible.builtin.uri:
+    url: https://api.harborlockers.com/api/v1/towers
+    headers:
+      Authorization: "{{ harbor.header }}"
+  no_log: true
+
+- name: Show only when it expires
+  ansible.builtin.debug:
+    msg: "harbor token expires at {{ harbor.expires_at }}"
+
+- name: A profile given inline, sent from the managed host
+  tokenops.oauth2.token:
+    token_url: https://idp.internal.example/oauth2/token
+    client_id: backup-agent
+    client_secret: "{{ vault_backup_agent_secret }}"
+    scope: [backup.read, backup.write]
+    fetch_on: host
+  register: backup_token
+'''
+
+RETURN = r'''
+access_token:
+  description: The access token.
+  returned: success
+  type: str
+token_type:
+  description: The token type, V(Bearer) normalised from any case.
+  returned: success
+  type: str
+  sample: Bearer
+header:
+  description: The value of an C(Authorization) header carrying the token.
+  returned: success
+  type: str
+  sample: Bearer eyJhbGciOi...
+expires_in:
+  description: Seconds the token remains valid from now.
+  returned: success
+  type: int
+  sample: 299
+expires_at:
+  description: When the token expires, UTC ISO 8601.
+  returned: success
+  type: str
+  sample: "2026-11-24T15:04:05Z"
+refresh_token:
+  description: The refresh token the server issued (after a rotation, the new one), or null.
+  returned: success
+  type: str
+scope:
+  description: The scope granted (as the server reported it, else as requested).
+  returned: success
+  type: str
+  sample: service_provider
+profile:
+  description: The profile name.
+  returned: success
+  type: str
+from_cache:
+  description: Whether the token came from the cache rather than from the server.
+  returned: success
+  type: bool
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
+from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS, build_profile
+from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+
+
+def main():
+    argument_spec = dict(PROFILE_OPTIONS)
+    argument_spec.update(
+        profile=dict(type='str'),
+        force_refresh=dict(type='bool', default=False),
+        fetch_on=dict(type='str', default='controller', choices=['controller', 'host']),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+
+    options = dict((k, v) for k, v in module.params.items() if k in PROFILE_OPTIONS)
+    try:
+        # The action plugin has already merged and validated the profile; validating again here is cheap and
+        # keeps the module honest when it is run some other way.
+        profile = build_profile(module.params['profile'] or '(inline)', overrides=options)
+        for warning in profile.warnings:
+            module.warn(warning)
+        cache = TokenCache(profile['cache_dir'], warn=module.warn) \
+            if profile.get('cache_dir') and profile.get('cache') else None
+        token = TokenClient(profile, cache=cache, warn=module.warn).get_token(module.params['force_refresh'])
+    except OAuth2Error as exc:
+        module.fail_json(msg=str(exc), **exc.as_dict())
+    module.exit_json(changed=False, **token.as_result(time.time()))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side glue shared by the lookup and the action plugins: profile resolution and the cache location.
+
+This is the one place that knows where profiles live (``oauth2_profiles`` in the host's variables) and how the
+cache directory is configured; the engine in module_utils knows neither.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.errors import AnsibleError
+from ansible.plugins.loader import lookup_loader
+from ansible.utils.vars import transform_to_native_types
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
+from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS, build_profile
+
+PROFILES_VAR = 'oauth2_profiles'
+INLINE_PROFILE = '(inline)'
+LOOKUP_NAME = 'tokenops.oauth2.token'
+
+
+def default_cache_dir():
+    return os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'tokenops-oauth2')
+
+
+def profile_overrides(options):
+    """The profile options among a plugin's options (None = not given)."""
+    return dict((k, v) for k, v in options.items() if k in PROFILE_OPTIONS and v is not None)
+
+
+def resolve_profile(name, variables, templar, overrides=None):
+    """Build the validated Profile ``name`` from ``oauth2_profiles`` in ``variables``, overrides merged over it.
+
+    Only the named profile is templated, so another profile's undefined or undecryptable secret cannot break this
+    one. Vaulted values are decrypted here, on the controller.
+    """
+    data = None
+    if name and name != INLINE_PROFILE:
+        profiles = variables.get(PROFILES_VAR)
+        if isinstance(profiles, str):
+            profiles = templar.template(profiles)
+        if not isinstance(profiles, dict):
+            raise ProfileError("no variable '%s' (a mapping of profile names to profiles) is defined for this host"
+                               % PROFILES_VAR, profile=name, hint='define it in group_vars, or give the options inline')
+        if name not in profiles:
+            raise ProfileError("no such profile in %s; defined: %s" % (
+                PROFILES_VAR, ', '.join(sorted(str(k) for k in profiles)) or 'none'), profile=name)
+        data = templar.template(profiles[name])
+    data = transform_to_native_types(data, redact=False) if data is not None else None
+    overrides = transform_to_native_types(overrides or {}, redact=False)
+    return build_profile(name or INLINE_PROFILE, data, overrides)
+
+
+def configured_cache_dir(variables):
+    """The cache directory from ansible.cfg ``[tokenops_oauth2] cache_dir`` / ``TOKENOPS_OAUTH2_CACHE_DIR``.
+
+    The lookup declares the setting; the action plugin reads it through the lookup so both agree.
+    """
+    lookup = lookup_loader.get(LOOKUP_NAME)
+    lookup.set_options(var_options=variables, direct={})
+    return lookup.get_option('cache_dir')
+
+
+def controller_client(profile, cache_dir, warn):
+    """A TokenClient with the controller cache, unless the profile turns the cache off."""
+    cache = None
+    if profile.get('cache'):
+        cache = TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn)
+    return TokenClient(profile, cache=cache, warn=warn)
+
+
+def as_ansible_error(exc):
+    """An engine error as the AnsibleError a lookup raises: the message only, no traceback."""
+    if isinstance(exc, OAuth2Error):
+        return AnsibleError(str(exc))
+    return exc
