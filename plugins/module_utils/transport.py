@@ -144,25 +144,50 @@ class Transport(object):
                     method, url, timeout=timeout, allow_redirects=False,
                     proxies=requests.utils.get_environ_proxies(url), **kwargs)
                 return HttpResponse(url, answer.status_code, answer.headers, answer.text)
-        except requests.exceptions.SSLError as exc:
-            raise TransportError('TLS verification failed: %s' % _reason(exc), profile=profile.name, url=url,
-                                 hint='set ca_path to the CA bundle that signed the server certificate '
-                                      '(validate_certs: false only for a test server)')
-        except requests.exceptions.Timeout:
-            raise TransportError('no answer within timeout=%ss' % profile['timeout'], profile=profile.name, url=url,
-                                 hint='check that the server is up, or raise timeout')
-        except requests.exceptions.ConnectionError as exc:
-            raise TransportError('cannot connect: %s' % _reason(exc), profile=profile.name, url=url,
-                                 hint='check the URL, DNS and that the server is reachable from this host'
-                                      ' (proxies are taken from https_proxy/no_proxy)')
         except requests.exceptions.RequestException as exc:
-            raise TransportError('request failed: %s' % _reason(exc), profile=profile.name, url=url)
+            raise self._explain(exc, url)
+
+    def _explain(self, exc, url):
+        """A TransportError that says in plain words what went wrong and what to check."""
+        profile = self.profile
+        cause = _root_cause(exc)
+        name = type(cause).__name__
+        common = dict(profile=profile.name, url=url)
+        if isinstance(exc, requests.exceptions.SSLError) or 'SSL' in name or 'Certificate' in name:
+            return TransportError('TLS verification failed: %s' % _reason(cause), hint=(
+                'set ca_path to the CA bundle that signed the server certificate '
+                '(validate_certs: false only for a test server)'), **common)
+        if isinstance(exc, requests.exceptions.Timeout) or 'Timeout' in name:
+            return TransportError('no answer within timeout=%ss' % profile['timeout'], hint=(
+                'check that the server is up and answering, or raise timeout'), **common)
+        if 'NameResolution' in name or 'Name or service not known' in str(cause):
+            return TransportError('the host name %s does not resolve' % urlsplit(url).hostname, hint=(
+                'check the URL for typos and the DNS configuration of this host'), **common)
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return TransportError('cannot connect: %s' % _reason(cause), hint=(
+                'check the URL and that the server is up and reachable from this host '
+                '(proxies are taken from https_proxy/no_proxy)'), **common)
+        return TransportError('request failed: %s' % _reason(cause), **common)
+
+
+def _root_cause(exc):
+    """The innermost exception: requests wraps urllib3's MaxRetryError, which wraps the real reason."""
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, 'reason', None)
+        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
 
 
 def _reason(exc):
-    """The innermost cause, without urllib3's long wrapper text."""
+    """The cause without urllib3's long wrapper text ("HTTPConnectionPool(...): Failed to establish...")."""
     text = str(exc)
-    for marker in ('Caused by ', 'Failed to establish a new connection: '):
+    for marker in ('Failed to establish a new connection: ', 'Caused by '):
         if marker in text:
             text = text.split(marker, 1)[1]
     return text.strip('()\'" ')[:300]

@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
+from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
+
+from .fakes import FakeTransport, json_response
+
+
+class Clock(object):
+    def __init__(self, now=1700000000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def profile(**options):
+    base = dict(token_url='https://idp.example/token', client_id='app', client_secret='s3cret')
+    base.update(options)
+    return build_profile('p', base)
+
+
+def token_body(n, expires_in=100, refresh_token=None):
+    body = {'access_token': 'access-%s' % n, 'token_type': 'Bearer', 'expires_in': expires_in}
+    if refresh_token:
+        body['refresh_token'] = refresh_token
+    return json_response(body)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return TokenCache(str(tmp_path / 'cache'))
+
+
+def client(prof, transport, cache=None, clock=None, warnings=None):
+    return TokenClient(prof, cache=cache, transport=transport, clock=clock or Clock(),
+                       warn=(warnings.append if warnings is not None else None))
+
+
+def test_without_cache_every_call_asks_the_server():
+    transport = FakeTransport(token_body(1), token_body(2))
+    c = client(profile(), transport)
+    assert c.get_token().access_token == 'access-1'
+    assert c.get_token().access_token == 'access-2'
+
+
+def test_cache_hit_until_renew_window(cache):
+    clock = Clock()
+    transport = FakeTransport(token_body(1, expires_in=100), token_body(2, expires_in=100))
+    assert client(profile(), transport, cache, clock).get_token().access_token == 'access-1'
+    clock.now += 89  # default renew window: min(60, 10% of 100) = 10 s before expiry
+    hit = client(profile(), transport, cache, clock).get_token()
+    assert hit.access_token == 'access-1' and hit.from_cache
+    clock.now += 1
+    assert client(profile(), transport, cache, clock).get_token().access_token == 'access-2'
+    assert len(transport.calls) == 2
+
+
+def test_renew_before_from_profile(cache):
+    clock = Clock()
+    transport = FakeTransport(token_body(1, expires_in=100), token_body(2))
+    client(profile(renew_before=50), transport, cache, clock).get_token()
+    clock.now += 50
+    assert client(profile(renew_before=50), transport, cache, clock).get_token().access_token == 'access-2'
+
+
+def test_force_refresh_skips_cache(cache):
+    transport = FakeTransport(token_body(1), token_body(2))
+    client(profile(), transport, cache).get_token()
+    assert client(profile(), transport, cache).get_token(force_refresh=True).access_token == 'access-2'
+
+
+def test_due_token_is_refreshed_and_rotated_refresh_token_persisted(cache):
+    clock = Clock()
+    prof = profile(grant_type='password', username='u', password='pw')
+    transport = FakeTransport(token_body(1, refresh_token='r1'), token_body(2, refresh_token='r2'))
+    client(prof, transport, cache, clock).get_token()
+    clock.now += 1000
+    token = client(prof, transport, cache, clock).get_token()
+    assert transport.calls[1]['data'] == {'grant_type': 'refresh_token', 'refresh_token': 'r1'}
+    assert token.refresh_token == 'r2'
+    # The rotated refresh token is what the cache now holds.
+    key = client(prof, transport, cache, clock).cache_key()
+    assert cache.load(key, 's3cret')['refresh_token'] == 'r2'
+
+
+def test_refresh_without_rotation_keeps_old_refresh_token(cache):
+    clock = Clock()
+    prof = profile(grant_type='password', username='u', password='pw')
+    transport = FakeTransport(token_body(1, refresh_token='r1'), token_body(2))
+    client(prof, transport, cache, clock).get_token()
+    clock.now += 1000
+    assert client(prof, transport, cache, clock).get_token().refresh_token == 'r1'
+
+
+def test_invalid_grant_falls_back_to_profile_grant(cache):
+    clock = Clock()
+    warnings = []
+    prof = profile(grant_type='password', username='u', password='pw')
+    transport = FakeTransport(token_body(1, refresh_token='r1'),
+                              json_response({'error': 'invalid_grant'}, status=400),
+                              token_body(3, refresh_token='r3'))
+    client(prof, transport, cache, clock).get_token()
+    clock.now += 1000
+    token = client(prof, transport, cache, clock, warnings).get_token()
+    assert token.access_token == 'access-3'
+    assert transport.calls[2]['data']['grant_type'] == 'password'
+    assert any('invalid_grant' in w for w in warnings)
+
+
+def test_refresh_token_profile_uses_rotated_token_first(cache):
+    clock = Clock()
+    prof = profile(grant_type='refresh_token', refresh_token='initial')
+    transport = FakeTransport(token_body(1, refresh_token='r1'), token_body(2, refresh_token='r2'))
+    client(prof, transport, cache, clock).get_token()
+    assert transport.calls[0]['data']['refresh_token'] == 'initial'
+    clock.now += 1000
+    client(prof, transport, cache, clock).get_token()
+    assert transport.calls[1]['data']['refresh_token'] == 'r1'
+
+
+def test_refresh_token_profile_all_refused(cache):
+    clock = Clock()
+    prof = profile(grant_type='refresh_token', refresh_token='initial')
+    transport = FakeTransport(token_body(1, refresh_token='r1'),
+                              json_response({'error': 'invalid_grant'}, status=400),
+                              json_response({'error': 'invalid_grant'}, status=400))
+    client(prof, transport, cache, clock).get_token()
+    clock.now += 1000
+    with pytest.raises(TokenEndpointError, match='onboard'):
+        client(prof, transport, cache, clock).get_token()
+
+
+def test_other_errors_on_refresh_are_not_swallowed(cache):
+    clock = Clock()
+    prof = profile(grant_type='password', username='u', password='pw')
+    transport = FakeTransport(token_body(1, refresh_token='r1'),
+                              json_response({'error': 'invalid_client'}, status=401))
+    client(prof, transport, cache, clock).get_token()
+    clock.now += 1000
+    with pytest.raises(TokenEndpointError, match='invalid_client'):
+        client(prof, transport, cache, clock).get_token()
+
+
+def test_temporarily_unavailable_is_retried(monkeypatch):
+    monkeypatch.setattr('time.sleep', lambda s: None)
+    transport = FakeTransport(json_response({'error': 'temporarily_unavailable'}, status=400), token_body(2))
+    assert client(profile(), transport).get_token().access_token == 'access-2'
+
+
+def test_code_exchange_is_never_retried(monkeypatch):
+    monkeypatch.setattr('time.sleep', lambda s: None)
+    prof = profile(grant_type='authorization_code', code='c', redirect_uri='http://127.0.0.1/cb')
+    transport = FakeTransport(json_response({'error': 'temporarily_unavailable'}, status=400), token_body(2))
+    with pytest.raises(TokenEndpointError):
+        client(prof, transport).get_token()
+    assert transport.calls[0]['retry_safe'] is False and len(transport.calls) == 1
+
+
+def test_changed_secret_misses_cache(cache):
+    transport = FakeTransport(token_body(1), token_body(2))
+    client(profile(), transport, cache).get_token()
+    assert client(profile(client_secret='rotated'), transport, cache).get_token().access_token == 'access-2'
+
+
+def test_cache_files_are_private_and_encrypted(cache):
+    transport = FakeTransport(token_body(1, refresh_token='refresh-secret'))
+    client(profile(), transport, cache).get_token()
+    assert stat.S_IMODE(os.stat(cache.directory).st_mode) == 0o700
+    for name in os.listdir(cache.directory):
+        path = os.path.join(cache.directory, name)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        with open(path) as handle:
+            content = handle.read()
+        assert 'access-1' not in content and 'refresh-secret' not in content
+
+
+def test_corrupt_cache_file_warns_once_and_is_replaced(cache):
+    warnings = []
+    transport = FakeTransport(token_body(1), token_body(2))
+    c = client(profile(), transport, cache)
+    c.get_token()
+    with open(os.path.join(cache.directory, c.cache_key() + '.token'), 'w') as handle:
+        handle.write('{not json')
+    cache._warn = warnings.append
+    assert client(profile(), transport, cache).get_token().access_token == 'access-2'
+    assert len(warnings) == 2  # the unlocked read and the re-read under the lock
+    assert client(profile(), transport, cache).get_token().from_cache
+
+
+def test_discovery_feeds_token_url():
+    prof = build_profile('p', dict(issuer='https://idp.example/realms/x', client_id='app', client_secret='s'))
+    transport = FakeTransport(
+        json_response({}, status=404),
+        json_response({'issuer': 'https://idp.example/realms/x', 'token_endpoint': 'https://idp.example/t'}),
+        token_body(1))
+    assert client(prof, transport).get_token().access_token == 'access-1'
+    assert transport.calls[0]['url'] == 'https://idp.example/.well-known/oauth-authorization-server/realms/x'
+    assert transport.calls[1]['url'] == 'https://idp.example/realms/x/.well-known/openid-configuration'
+    assert transport.calls[2]['url'] == 'https://idp.example/t'
+
+
+def test_discovery_rejects_another_issuer():
+    prof = build_profile('p', dict(issuer='https://idp.example', client_id='app', client_secret='s'))
+    transport = FakeTransport(json_response({'issuer': 'https://evil.example', 'token_endpoint': 'https://evil'}))
+    with pytest.raises(TokenEndpointError, match="names issuer 'https://evil.example'"):
+        client(prof, transport).get_token()

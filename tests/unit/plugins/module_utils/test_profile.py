@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
+
+BASE = dict(token_url='https://idp.example/token', client_id='app', client_secret='s3cret')
+
+
+def test_defaults_are_applied():
+    profile = build_profile('p', BASE)
+    assert profile['grant_type'] == 'client_credentials'
+    assert profile['client_auth'] == 'client_secret_basic'
+    assert profile['validate_certs'] is True
+    assert profile['timeout'] == 10.0
+
+
+def test_overrides_win_and_none_means_not_given():
+    profile = build_profile('p', dict(BASE, scope='a'), dict(scope=['b', 'c'], client_id=None))
+    assert profile['scope'] == 'b c'
+    assert profile['client_id'] == 'app'
+
+
+def test_unknown_key_names_profile_and_suggests():
+    with pytest.raises(ProfileError) as err:
+        build_profile('harbor', dict(BASE, client_secert='x'))
+    assert "profile 'harbor'" in str(err.value)
+    assert "'client_secert' (did you mean 'client_secret'?)" in str(err.value)
+
+
+def test_missing_client_id():
+    with pytest.raises(ProfileError, match="profile 'p': missing 'client_id'"):
+        build_profile('p', dict(token_url='https://idp.example/token', client_secret='x'))
+
+
+@pytest.mark.parametrize('grant, missing', [
+    ('password', "'username' and 'password'"),
+    ('authorization_code', "'code' and 'redirect_uri'"),
+    ('refresh_token', "'refresh_token'"),
+])
+def test_grant_requirements(grant, missing):
+    with pytest.raises(ProfileError) as err:
+        build_profile('p', dict(BASE, grant_type=grant))
+    assert 'grant_type %s needs %s' % (grant, missing) in str(err.value)
+
+
+def test_secret_required_unless_public_client():
+    with pytest.raises(ProfileError, match='client_secret'):
+        build_profile('p', dict(token_url='https://idp.example/token', client_id='app'))
+    assert build_profile('p', dict(token_url='https://idp.example/token', client_id='app', client_auth='none'))
+
+
+def test_wrong_type_and_choice_are_profile_errors():
+    with pytest.raises(ProfileError, match="profile 'p'.*timeout"):
+        build_profile('p', dict(BASE, timeout='soon'))
+    with pytest.raises(ProfileError, match="profile 'p'.*grant_type"):
+        build_profile('p', dict(BASE, grant_type='implicit'))
+
+
+def test_scope_list_items_checked():
+    with pytest.raises(ProfileError, match='scope items'):
+        build_profile('p', dict(BASE, scope=['a b']))
+
+
+def test_not_a_mapping():
+    with pytest.raises(ProfileError, match='must be a mapping'):
+        build_profile('p', 'token_url=x')
+
+
+def test_harbor_tower_id_picks_environment():
+    sandbox = build_profile('h', dict(preset='harbor_lockers', tower_id='0100A1', client_id='c', client_secret='s'))
+    assert sandbox['token_url'] == \
+        'https://accounts.sandbox.harborlockers.com/realms/harbor/protocol/openid-connect/token'
+    assert sandbox['validate_url'] == 'https://api.sandbox.harborlockers.com/api/v1/login/test-token'
+    assert sandbox['client_auth'] == 'client_secret_post'
+    assert sandbox['scope'] == 'service_provider'
+    production = build_profile('h', dict(preset='harbor_lockers', tower_id='1000B2', client_id='c', client_secret='s'))
+    assert production['token_url'].startswith('https://accounts.harborlockers.com/')
+
+
+def test_harbor_bad_tower_id_is_named():
+    with pytest.raises(ProfileError, match="tower_id '2200' does not start with"):
+        build_profile('h', dict(preset='harbor_lockers', tower_id='2200', client_id='c', client_secret='s'))
+
+
+def test_harbor_contradiction_and_base_url_override():
+    with pytest.raises(ProfileError, match='contradicts'):
+        build_profile('h', dict(preset='harbor_lockers', tower_id='1000', environment='sandbox', client_id='c',
+                                client_secret='s'))
+    profile = build_profile('h', dict(preset='harbor_lockers', environment='sandbox', base_url='http://127.0.0.1:9/',
+                                      client_id='c', client_secret='s', scope='tower_access'))
+    assert profile['token_url'] == 'http://127.0.0.1:9/realms/harbor/protocol/openid-connect/token'
+
+
+def test_harbor_scope_choices():
+    with pytest.raises(ProfileError, match="scope 'admin' is not offered"):
+        build_profile('h', dict(preset='harbor_lockers', environment='sandbox', client_id='c', client_secret='s',
+                                scope='admin'))
+
+
+def test_preset_needs_its_inputs():
+    with pytest.raises(ProfileError, match="preset 'depotfinity' needs 'region'"):
+        build_profile('d', dict(preset='depotfinity', client_id='c', client_secret='s'))
+    depot = build_profile('d', dict(preset='depotfinity', region='eu', client_id='c', client_secret='s'))
+    assert depot['token_url'] == 'https://clientapp-auth.eu.depot.emobility.io/oauth2/token'
+    assert depot['basic_encoding'] == 'raw'
+
+
+def test_spring_password_grant_warns():
+    profile = build_profile('b', dict(preset='spring_security_oauth2', base_url='https://breakout.example',
+                                      client_id='breakout_app', client_secret='x', username='u', password='p'))
+    assert profile['token_url'] == 'https://breakout.example/oauth/token'
+    assert any('RFC 9700' in w for w in profile.warnings)
+
+
+def test_unknown_preset_suggests():
+    with pytest.raises(ProfileError, match="profile 'k': value of preset must be one of: .*keycloak"):
+        build_profile('k', dict(BASE, preset='keycloack'))
+
+
+def test_identity_has_no_secrets():
+    profile = build_profile('p', dict(BASE, grant_type='password', username='u', password='pw'))
+    identity = repr(profile.identity())
+    assert 's3cret' not in identity and 'pw' not in identity
+    assert set(profile.secret_values()) == {'s3cret', 'pw'}
