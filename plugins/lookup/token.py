@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 name: token
 short_description: Obtain an OAuth 2.0 access token from a provider profile
 version_added: 0.1.0
-author: tokenops engineers
+author: tokenops engineers (@tokenops)
 description:
   - Returns an access token for each profile named in the terms, from the controller token cache while it is
     still good, otherwise from the profile's token endpoint (renewing with the refresh token when one is held).

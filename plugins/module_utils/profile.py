@@ -27,7 +27,7 @@ CLIENT_AUTH_METHODS = ('client_secret_basic', 'client_secret_post', 'none')
 # No defaults here: a preset may set a value, and only what the operator did not set may be filled in by it.
 PROFILE_OPTIONS = dict(
     preset=dict(type='str', choices=sorted(PRESETS)),
-    token_url=dict(type='str'),
+    token_url=dict(type='str', no_log=False),
     issuer=dict(type='str'),
     authorization_url=dict(type='str'),
     grant_type=dict(type='str', choices=list(GRANT_TYPES)),
@@ -146,7 +146,7 @@ def _check_unknown_keys(name, data):
 
 
 def _template_fields(value):
-    return [field for _, field, _, _ in string.Formatter().parse(value) if field]
+    return [parsed[1] for parsed in string.Formatter().parse(value) if parsed[1]]
 
 
 def _fill(name, preset_name, key, value, options):

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 module: token
 short_description: Obtain an OAuth 2.0 access token from a provider profile
 version_added: 0.1.0
-author: tokenops engineers
+author: tokenops engineers (@tokenops)
 description:
   - Obtains an access token for a provider profile declared in the inventory variable C(oauth2_profiles), or
     given inline, with the client credentials, password, authorization code or refresh token grant.
@@ -22,6 +22,9 @@ description:
     variable holds the full result.
 extends_documentation_fragment:
   - tokenops.oauth2.profile
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.action_groups
 options:
   profile:
     description:
@@ -45,8 +48,17 @@ attributes:
     details: Obtaining a token changes nothing that Ansible manages, so it runs in check mode too.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
   action:
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  action_group:
+    membership:
+      - tokenops.oauth2.oauth2
 requirements:
   - requests (on the host that sends the request)
   - cryptography (for the token cache)

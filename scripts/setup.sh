@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up everything the demo and the tests need, from the registries only; safe to run again (it skips what is
+# already in place and matches the pinned versions).
+#   .venv/          Python 3.11 venv with requirements-dev.txt (ansible-core, pytest, ansible-lint, ...)
+#   node_modules/   the real authorization servers the tests start (npm oidc-provider, @node-oauth/oauth2-server)
+#   ~/.ansible/test/cache   ansible-test's pip bootstrap, seeded offline (tools/ansible-test-offline)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+stamp=.venv/.requirements-dev.txt
+if [ ! -x .venv/bin/python ] || ! cmp -s requirements-dev.txt "$stamp"; then
+  echo "setup: Python venv (.venv) from requirements-dev.txt"
+  "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  cp requirements-dev.txt "$stamp"
+fi
+
+if [ ! -f node_modules/.tokenops-stamp ] || ! cmp -s package-lock.json node_modules/.tokenops-stamp; then
+  command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+  echo "setup: npm ci (test authorization servers)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.tokenops-stamp
+fi
+
+if ! ls ~/.ansible/test/cache/get_pip_*.py >/dev/null 2>&1; then
+  echo "setup: seeding ansible-test's pip bootstrap for offline use"
+  bash tools/ansible-test-offline/setup_ansible_test_offline.sh .venv/bin/python
+fi
