@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+"""Run the token playbooks with profiles built by a test, and read back what they obtained."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import requests
+
+from ansible_runner_helper import run_playbook
+
+
+def write_vars(tmp_path, profiles, **extra):
+    path = os.path.join(str(tmp_path), 'vars-%d.json' % len(os.listdir(str(tmp_path))))
+    data = dict(extra, oauth2_profiles=profiles)
+    with open(path, 'w') as handle:
+        json.dump(data, handle)
+    return path
+
+
+def cache_env(tmp_path):
+    return {'TOKENOPS_OAUTH2_CACHE_DIR': os.path.join(str(tmp_path), 'cache')}
+
+
+def obtain(tmp_path, profiles, names=None, args=(), lookup=True, **extra):
+    """Run token_obtain.yml; return (proc, results) with results['module'][name] and results['lookup'][name]."""
+    names = list(names or profiles)
+    results_file = os.path.join(str(tmp_path), 'results.json')
+    variables = write_vars(tmp_path, profiles, token_names=names, token_results_file=results_file,
+                           token_lookup=lookup, **extra)
+    proc = run_playbook('token_obtain.yml', '-e', '@' + variables, *args, extra_env=cache_env(tmp_path))
+    with open(results_file) as handle:
+        raw = json.load(handle)
+    results = dict(module=dict((r['item'], r) for r in raw['module']), lookup=raw['lookup'])
+    return proc, results
+
+
+def fail(tmp_path, profiles, name, via='module', args=()):
+    """Run token_fail.yml, which must fail; return the output."""
+    variables = write_vars(tmp_path, profiles, token_name=name, token_via=via)
+    proc = run_playbook('token_fail.yml', '-e', '@' + variables, *args, extra_env=cache_env(tmp_path), check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert 'Traceback' not in proc.stdout, proc.stdout
+    return proc.stdout
+
+
+def introspect(server, token, client):
+    """Ask an oidc-provider whether it issued ``token`` (RFC 7662), authenticating as ``client``."""
+    auth = (client['client_id'], client['client_secret']) if client['client_auth'] == 'client_secret_basic' else None
+    data = {'token': token}
+    if auth is None:
+        data.update(client_id=client['client_id'], client_secret=client['client_secret'])
+    answer = requests.post(server.url + '/token/introspection', data=data, auth=auth, timeout=10)
+    answer.raise_for_status()
+    return answer.json()
