@@ -60,7 +60,8 @@ def excerpt(text, secrets):
 
 def _hint(profile, status, error):
     preset = PRESETS.get(profile.get('preset') or '', {})
-    return (ERROR_HINTS.get(error) or preset.get('hints', {}).get(status) or STATUS_HINTS.get(status)
+    # A preset's own word on a status wins: it knows how that provider misuses it (DepotFinity's 403s).
+    return (preset.get('hints', {}).get(status) or ERROR_HINTS.get(error) or STATUS_HINTS.get(status)
             or ('the server failed: try again later, or ask its operators' if status >= 500 else None))
 
 
