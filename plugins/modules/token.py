@@ -24,7 +24,7 @@ extends_documentation_fragment:
   - tokenops.oauth2.profile
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-  - ansible.builtin.action_common_attributes.action_groups
+  - ansible.builtin.action_common_attributes.actiongroups
 options:
   profile:
     description:

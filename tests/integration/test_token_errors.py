@@ -48,7 +48,7 @@ def test_404_says_check_the_url(tmp_path, quirks_server):
 
 @pytest.mark.parametrize('name', ['flaky-503?n=2', 'flaky-500?n=1', 'rate-limited?n=1', 'temporarily-unavailable?n=1'])
 def test_transient_failures_are_retried(tmp_path, quirks_server, name):
-    _, results = obtain(tmp_path, dict(flaky=fault(quirks_server, name + '&key=' + tmp_path.name)), lookup=False)
+    results = obtain(tmp_path, dict(flaky=fault(quirks_server, name + '&key=' + tmp_path.name)), lookup=False)
     assert results['module']['flaky']['access_token']
 
 
@@ -108,7 +108,7 @@ def test_unknown_profile_name_lists_the_defined_ones(tmp_path):
 def test_failed_renewal_leaves_the_cached_token_intact(tmp_path):
     with start('quirks') as server:
         profile = dict(fault(server, 'ok'), renew_before=0)
-        _, first = obtain(tmp_path, dict(p=profile), lookup=False)
+        first = obtain(tmp_path, dict(p=profile), lookup=False)
         cache_dir = os.path.join(str(tmp_path), 'cache')
         before = dict((n, open(os.path.join(cache_dir, n), 'rb').read()) for n in os.listdir(cache_dir))
     # The server is gone: a forced renewal fails...
@@ -117,5 +117,5 @@ def test_failed_renewal_leaves_the_cached_token_intact(tmp_path):
     after = dict((n, open(os.path.join(cache_dir, n), 'rb').read()) for n in os.listdir(cache_dir))
     assert before == after
     # ...and the token obtained before is still served.
-    _, again = obtain(tmp_path, dict(p=profile), lookup=False)
+    again = obtain(tmp_path, dict(p=profile), lookup=False)
     assert again['module']['p']['access_token'] == first['module']['p']['access_token']

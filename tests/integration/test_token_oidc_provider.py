@@ -27,7 +27,7 @@ def test_client_credentials_basic_and_post_with_module_and_lookup(tmp_path, oidc
     clients = oidc_provider.clients
     profiles = dict(basic=cc_profile(oidc_provider, clients['cc_basic']),
                     post=cc_profile(oidc_provider, clients['cc_post'], scope='api:read api:write'))
-    _, results = obtain(tmp_path, profiles)
+    results = obtain(tmp_path, profiles)
     for name, client in (('basic', clients['cc_basic']), ('post', clients['cc_post'])):
         module, lookup = results['module'][name], results['lookup'][name]
         assert module['token_type'] == 'Bearer' and module['profile'] == name
@@ -45,7 +45,7 @@ def test_issuer_discovery(tmp_path, oidc_provider):
     client = oidc_provider.clients['cc_basic']
     profile = cc_profile(oidc_provider, client, token_url=None, issuer=oidc_provider.url)
     del profile['token_url']
-    _, results = obtain(tmp_path, dict(discovered=profile))
+    results = obtain(tmp_path, dict(discovered=profile))
     assert introspect(oidc_provider, results['module']['discovered']['access_token'], client)['active']
 
 
@@ -65,8 +65,7 @@ def test_wrong_secret_via_lookup(tmp_path, oidc_provider):
 
 def test_fetch_on_host_runs_the_module(tmp_path, oidc_provider):
     client = oidc_provider.clients['cc_post']
-    _, results = obtain(tmp_path, dict(onhost=cc_profile(oidc_provider, client)), token_fetch_on='host',
-                        lookup=False)
+    results = obtain(tmp_path, dict(onhost=cc_profile(oidc_provider, client)), token_fetch_on='host', lookup=False)
     token = results['module']['onhost']
     assert token['from_cache'] is False
     assert introspect(oidc_provider, token['access_token'], client)['active']
@@ -89,18 +88,18 @@ def authorization_code_profile(server, client_name, **options):
 
 def test_authorization_code_with_pkce_then_refresh_rotation(tmp_path, oidc_provider):
     profile = authorization_code_profile(oidc_provider, 'web')
-    _, first = obtain(tmp_path, dict(web=profile), lookup=False)
+    first = obtain(tmp_path, dict(web=profile), lookup=False)
     token = first['module']['web']
     assert token['refresh_token'], 'offline_access grants a refresh token'
 
     # The same profile, forced: the code is single-use, so a renewal must go through the refresh token we hold.
-    _, second = obtain(tmp_path, dict(web=profile), lookup=False, token_force=True)
+    second = obtain(tmp_path, dict(web=profile), lookup=False, token_force=True)
     renewed = second['module']['web']
     assert renewed['access_token'] != token['access_token']
     assert renewed['refresh_token'] != token['refresh_token'], 'oidc-provider rotates refresh tokens'
 
     # Again: the rotated refresh token from the cache is used (reusing the old one would revoke the grant).
-    _, third = obtain(tmp_path, dict(web=profile), lookup=False, token_force=True)
+    third = obtain(tmp_path, dict(web=profile), lookup=False, token_force=True)
     assert third['module']['web']['refresh_token'] not in (token['refresh_token'], renewed['refresh_token'])
     by_grant = oidc_provider.stats()['by_grant']
     assert by_grant.get('refresh_token', 0) >= 2
@@ -109,18 +108,18 @@ def test_authorization_code_with_pkce_then_refresh_rotation(tmp_path, oidc_provi
 def test_public_client_with_pkce(tmp_path, oidc_provider):
     profile = authorization_code_profile(oidc_provider, 'public')
     assert profile['client_auth'] == 'none'
-    _, results = obtain(tmp_path, dict(public=profile), lookup=False)
+    results = obtain(tmp_path, dict(public=profile), lookup=False)
     assert results['module']['public']['access_token']
 
 
 def test_refresh_token_grant_profile(tmp_path, oidc_provider):
     seed_dir = tmp_path / 'seed'
     seed_dir.mkdir()
-    _, seeded = obtain(seed_dir, dict(web=authorization_code_profile(oidc_provider, 'web')), lookup=False)
+    seeded = obtain(seed_dir, dict(web=authorization_code_profile(oidc_provider, 'web')), lookup=False)
     client = oidc_provider.clients['web']
     profile = dict(token_url=oidc_provider.url + '/token', grant_type='refresh_token', client_id=client['client_id'],
                    client_secret=client['client_secret'], refresh_token=seeded['module']['web']['refresh_token'])
-    _, results = obtain(tmp_path, dict(refreshed=profile), lookup=False)
+    results = obtain(tmp_path, dict(refreshed=profile), lookup=False)
     assert results['module']['refreshed']['access_token']
     assert results['module']['refreshed']['refresh_token'] != profile['refresh_token']
 

@@ -23,10 +23,10 @@ def node_profile(server):
 
 
 def test_password_grant_and_api_call(tmp_path, oauth2_server):
-    proc, results = obtain(tmp_path, dict(node=node_profile(oauth2_server)))
+    results = obtain(tmp_path, dict(node=node_profile(oauth2_server)))
     token = results['module']['node']
     assert token['refresh_token'] and token['scope'] == 'read write'
-    assert 'RFC 9700' in proc.stdout, 'the password grant is deprecated: the run warns'
+    assert 'RFC 9700' in results['stdout'], 'the password grant is deprecated: the run warns'
     me = requests.get(oauth2_server.url + '/me', headers={'Authorization': token['header']}, timeout=10)
     assert me.status_code == 200 and me.json()
 
@@ -35,7 +35,7 @@ def test_password_grant_and_api_call(tmp_path, oauth2_server):
 def test_authlib_enforces_each_auth_method(tmp_path, authlib_server, client_name):
     client = authlib_server.clients[client_name]
     profile = password_profile(authlib_server, client, authlib_server.users['alice'], '/oauth/token')
-    _, results = obtain(tmp_path, dict(alice=profile))
+    results = obtain(tmp_path, dict(alice=profile))
     token = results['module']['alice']
     # authlib introspects a client's own tokens only, authenticated the way that client must.
     data, auth = {'token': token['access_token']}, None
@@ -59,10 +59,10 @@ def test_rotation_never_reuses_a_refresh_token(tmp_path, kind, oauth2_server, au
         server, server.clients['basic'], server.users['alice'], '/oauth/token')
     server.reset_stats()
     seen = []
-    for _ in range(4):
-        proc, results = obtain(tmp_path, dict(p=profile), lookup=False, token_force=True)
+    for _attempt in range(4):
+        results = obtain(tmp_path, dict(p=profile), lookup=False, token_force=True)
         # A reused refresh token would be refused (invalid_grant) and we would warn and fall back.
-        assert 'invalid_grant' not in proc.stdout
+        assert 'invalid_grant' not in results['stdout']
         seen.append(results['module']['p']['refresh_token'])
     assert len(set(seen)) == 4, 'each renewal rotated the refresh token and we kept the newest'
     by_grant = server.stats()['by_grant']
@@ -71,13 +71,13 @@ def test_rotation_never_reuses_a_refresh_token(tmp_path, kind, oauth2_server, au
 
 def test_invalid_grant_on_refresh_falls_back_to_password(tmp_path, oauth2_server):
     profile = node_profile(oauth2_server)
-    _, first = obtain(tmp_path, dict(p=profile), lookup=False)
+    first = obtain(tmp_path, dict(p=profile), lookup=False)
     # Spend the refresh token we hold behind the collection's back, as another tool sharing the client might.
     client = oauth2_server.clients['app']
     spent = requests.post(oauth2_server.url + '/token', auth=(client['client_id'], client['client_secret']),
                           data=dict(grant_type='refresh_token', refresh_token=first['module']['p']['refresh_token']),
                           timeout=10)
     assert spent.status_code == 200
-    proc, second = obtain(tmp_path, dict(p=profile), lookup=False, token_force=True)
-    assert 'refused the held refresh token (invalid_grant); falling back' in proc.stdout
+    second = obtain(tmp_path, dict(p=profile), lookup=False, token_force=True)
+    assert 'refused the held refresh token (invalid_grant); falling back' in second['stdout']
     assert second['module']['p']['access_token'] != first['module']['p']['access_token']

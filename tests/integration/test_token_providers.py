@@ -26,7 +26,7 @@ def harbor(server, environment, client_name, **options):
 def test_harbor_sandbox_backend_and_sdk_tokens(tmp_path, quirks_server):
     profiles = dict(backend=harbor(quirks_server, 'sandbox', 'harbor_sandbox'),
                     sdk=harbor(quirks_server, 'sandbox', 'harbor_sandbox', scope='tower_access'))
-    _, results = obtain(tmp_path, profiles)
+    results = obtain(tmp_path, profiles)
     backend = results['module']['backend']
     assert backend['refresh_token'] is None, 'Keycloak sends "refresh_token": null'
     assert backend['token_type'] == 'Bearer' and 295 <= backend['expires_in'] <= 300
@@ -62,7 +62,7 @@ def depotfinity(server, **options):
 
 
 def test_depotfinity_basic_client_credentials(tmp_path, quirks_server):
-    _, results = obtain(tmp_path, dict(depot=depotfinity(quirks_server)))
+    results = obtain(tmp_path, dict(depot=depotfinity(quirks_server)))
     token = results['module']['depot']
     assert token['token_type'] == 'Bearer' and 3590 <= token['expires_in'] <= 3600
 
@@ -90,15 +90,15 @@ def breakout(server, **options):
 
 
 def test_spring_password_grant_lowercase_bearer_and_refresh(tmp_path, quirks_server):
-    proc, results = obtain(tmp_path, dict(breakout=breakout(quirks_server)))
+    results = obtain(tmp_path, dict(breakout=breakout(quirks_server)))
     token = results['module']['breakout']
     assert token['token_type'] == 'Bearer', 'Spring sends "bearer"'
     assert token['scope'] == 'read write' and token['refresh_token']
     me = requests.get(quirks_server.url + '/me/', headers={'Authorization': token['header']}, timeout=10)
     assert me.status_code == 200
-    assert 'RFC 9700' in proc.stdout
+    assert 'RFC 9700' in results['stdout']
     # A forced renewal refreshes (Spring hands back the same refresh token, which we keep).
-    _, again = obtain(tmp_path, dict(breakout=breakout(quirks_server)), lookup=False, token_force=True)
+    again = obtain(tmp_path, dict(breakout=breakout(quirks_server)), lookup=False, token_force=True)
     assert again['module']['breakout']['refresh_token'] == token['refresh_token']
     assert again['module']['breakout']['access_token'] != token['access_token']
 
@@ -109,10 +109,10 @@ def test_lockitnetwork_code_flow_then_refresh(tmp_path, quirks_server):
     code = obtain_authorization_code(quirks_server, client, redirect_uri=redirect_uri, scope=None)
     profile = dict(preset='lockitnetwork', base_url=quirks_server.url, client_id=client['client_id'],
                    client_secret=client['client_secret'], code=code, redirect_uri=redirect_uri)
-    _, first = obtain(tmp_path, dict(lockit=profile), lookup=False)
+    first = obtain(tmp_path, dict(lockit=profile), lookup=False)
     token = first['module']['lockit']
     assert token['refresh_token'] and 604790 <= token['expires_in'] <= 604800
-    _, second = obtain(tmp_path, dict(lockit=profile), lookup=False, token_force=True)
+    second = obtain(tmp_path, dict(lockit=profile), lookup=False, token_force=True)
     assert second['module']['lockit']['refresh_token'] != token['refresh_token'], 'rotated'
     exchanges = [r for r in requests.get(quirks_server.url + '/_requests', timeout=10).json()
                  if r['path'] == '/oauth/access-token']

@@ -26,7 +26,7 @@ def cache_env(tmp_path):
 
 
 def obtain(tmp_path, profiles, names=None, args=(), lookup=True, **extra):
-    """Run token_obtain.yml; return (proc, results) with results['module'][name] and results['lookup'][name]."""
+    """Run token_obtain.yml; return results['module'][name], results['lookup'][name] and results['stdout']."""
     names = list(names or profiles)
     results_file = os.path.join(str(tmp_path), 'results.json')
     variables = write_vars(tmp_path, profiles, token_names=names, token_results_file=results_file,
@@ -34,8 +34,7 @@ def obtain(tmp_path, profiles, names=None, args=(), lookup=True, **extra):
     proc = run_playbook('token_obtain.yml', '-e', '@' + variables, *args, extra_env=cache_env(tmp_path))
     with open(results_file) as handle:
         raw = json.load(handle)
-    results = dict(module=dict((r['item'], r) for r in raw['module']), lookup=raw['lookup'])
-    return proc, results
+    return dict(module=dict((r['item'], r) for r in raw['module']), lookup=raw['lookup'], stdout=proc.stdout)
 
 
 def fail(tmp_path, profiles, name, via='module', args=()):
