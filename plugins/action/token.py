@@ -20,7 +20,9 @@ from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import 
 
 TASK_OPTIONS = dict(
     profile=dict(type='str'),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
     force_refresh=dict(type='bool', default=False),
+    validate=dict(type='bool', default=False),
     fetch_on=dict(type='str', default='controller', choices=['controller', 'host']),
 )
 
@@ -46,7 +48,12 @@ class ActionModule(ActionBase):
             if task['fetch_on'] == 'host':
                 return self._on_host(result, profile, task, task_vars)
             client = controller_client(profile, configured_cache_dir(task_vars), warnings.append)
+            if task['state'] == 'absent':
+                revoked = client.revoke_held(check_mode=self._task.check_mode)
+                return dict(result, changed=bool(revoked), revoked=revoked, profile=profile.name)
             token = client.get_token(force_refresh=task['force_refresh'])
+            if task['validate']:
+                result['validation'] = client.validate(token)
         except OAuth2Error as exc:
             return dict(result, failed=True, msg=str(exc), **exc.as_dict())
 
@@ -58,7 +65,7 @@ class ActionModule(ActionBase):
 
     def _on_host(self, result, profile, task, task_vars):
         module_args = dict((k, v) for k, v in profile.options.items() if k in PROFILE_OPTIONS and v is not None)
-        module_args.update(profile=profile.name, force_refresh=task['force_refresh'], fetch_on='host')
+        module_args.update(task, profile=profile.name)
         module_result = self._execute_module(module_name='tokenops.oauth2.token', module_args=module_args,
                                              task_vars=task_vars)
         result.update(module_result)

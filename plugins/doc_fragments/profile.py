@@ -34,6 +34,15 @@ options:
   authorization_url:
     description: The authorization endpoint, for the first authorization of an authorization-code profile.
     type: str
+  device_authorization_url:
+    description: The device authorization endpoint (RFC 8628), for onboarding a headless controller.
+    type: str
+  introspection_url:
+    description: The RFC 7662 introspection endpoint, used to validate a token when O(validate_url) is not set.
+    type: str
+  revocation_url:
+    description: The RFC 7009 revocation endpoint, used to revoke cached tokens.
+    type: str
   grant_type:
     description: The grant used to obtain a token. Defaults to V(client_credentials).
     type: str
@@ -42,15 +51,28 @@ options:
     description: The client identifier. Always required.
     type: str
   client_secret:
-    description: The client secret. Required unless O(client_auth=none).
+    description: The client secret. Required unless O(client_auth) is V(none) or V(private_key_jwt).
     type: str
   client_auth:
     description:
       - How the client authenticates at the token endpoint. Defaults to V(client_secret_basic).
       - V(client_secret_basic) sends an HTTP Basic C(Authorization) header; V(client_secret_post) sends the
-        credentials in the form body; V(none) sends only C(client_id) (public clients).
+        credentials in the form body; V(private_key_jwt) sends a JWT signed with O(client_assertion_key)
+        (RFC 7523); V(none) sends only C(client_id) (public clients).
     type: str
-    choices: [client_secret_basic, client_secret_post, none]
+    choices: [client_secret_basic, client_secret_post, private_key_jwt, none]
+  client_assertion_key:
+    description:
+      - For O(client_auth=private_key_jwt), an unencrypted PEM private key (RSA or EC P-256) that signs the client
+        assertion. Its public key must be registered with the authorization server.
+    type: path
+  client_assertion_kid:
+    description: The C(kid) header of the client assertion, naming the registered key.
+    type: str
+  client_assertion_alg:
+    description: The signing algorithm of the client assertion. Defaults to V(ES256) for an EC key, else V(RS256).
+    type: str
+    choices: [RS256, ES256]
   basic_encoding:
     description:
       - With O(client_auth=client_secret_basic), whether client id and secret are form-encoded before base64

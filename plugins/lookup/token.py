@@ -37,6 +37,12 @@ options:
     description: Ignore a cached token and ask the server for a new one.
     type: bool
     default: false
+  validate:
+    description:
+      - Check each token with the profile's O(validate_url) or RFC 7662 introspection before returning it; a
+        refused token fails the lookup. With O(field=all) the mapping gains C(validation).
+    type: bool
+    default: false
   cache_dir:
     description:
       - The controller token cache directory (created 0700, files 0600, entries encrypted with a key derived from
@@ -109,14 +115,12 @@ class LookupModule(LookupBase):
                 profile = resolve_profile(name, variables or {}, templar, overrides)
                 for warning in profile.warnings:
                     display.warning(warning)
-                token = controller_client(profile, options['cache_dir'], display.warning).get_token(
-                    force_refresh=options['force_refresh'])
+                client = controller_client(profile, options['cache_dir'], display.warning)
+                token = client.get_token(force_refresh=options['force_refresh'])
+                mapping = token.as_result(time.time())
+                if options['validate']:
+                    mapping['validation'] = client.validate(token)
             except OAuth2Error as exc:
                 raise as_ansible_error(exc)
-            results.append(self._pick(token, options['field']))
+            results.append(mapping if options['field'] == 'all' else mapping[options['field']])
         return results
-
-    @staticmethod
-    def _pick(token, field):
-        mapping = token.as_result(time.time())
-        return mapping if field == 'all' else mapping[field]

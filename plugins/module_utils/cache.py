@@ -140,6 +140,24 @@ class TokenCache(object):
             raise CacheError('cannot write the token cache in %s: %s' % (self.directory, exc.strerror),
                              hint='free space or fix permissions of cache_dir, or set cache: false')
 
+    def load_document(self, key, max_age, now):
+        """A public document (discovery metadata) stored in the clear, or None when absent or older than max_age."""
+        try:
+            with open(self._path(key, '.json'), 'rb') as handle:
+                stored = json.loads(handle.read().decode('utf-8'))
+            if now - stored['stored_at'] <= max_age and isinstance(stored['document'], dict):
+                return stored['document']
+        except (IOError, ValueError, KeyError, TypeError):
+            pass
+        return None
+
+    def store_document(self, key, document, now):
+        try:
+            write_private_file(self._path(key, '.json'),
+                               json.dumps(dict(stored_at=now, document=document)).encode('utf-8'))
+        except OSError:
+            pass  # a document we cannot keep is fetched again next time
+
     def remove(self, key):
         with contextlib.suppress(OSError):
             os.unlink(self._path(key))

@@ -20,6 +20,7 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.grants import buil
 from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
 
 REFRESH_TOKEN = 'refresh_token'
+METADATA_MAX_AGE = 24 * 3600
 
 
 class TokenClient(object):
@@ -32,6 +33,7 @@ class TokenClient(object):
         self.clock = clock
         self._transport = transport
         self._token_url = profile.get('token_url')
+        self._metadata = None
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     @property
@@ -42,15 +44,33 @@ class TokenClient(object):
             self._transport = Transport(self.profile)
         return self._transport
 
+    def metadata(self):
+        """The issuer's discovery document ({} without an issuer), kept in the cache for a day."""
+        if self._metadata is None:
+            self._metadata = {}
+            issuer = self.profile.get('issuer')
+            if issuer:
+                from ansible_collections.tokenops.oauth2.plugins.module_utils.discovery import discover
+                key = 'discovery-' + self._hash({'issuer': issuer})
+                cached = self.cache.load_document(key, METADATA_MAX_AGE, self.clock()) if self.cache else None
+                self._metadata = cached or discover(self.transport, self.profile)
+                if self.cache and not cached:
+                    self.cache.store_document(key, self._metadata, self.clock())
+        return self._metadata
+
     def token_url(self):
         if not self._token_url:
-            from ansible_collections.tokenops.oauth2.plugins.module_utils.discovery import discover
-            self._token_url = discover(self.transport, self.profile)['token_endpoint']
+            self._token_url = self.metadata()['token_endpoint']
         return self._token_url
 
     def _secret(self):
-        """What keys the cache encryption: the client's own secret, else the user's password."""
-        return self.profile.get('client_secret') or self.profile.get('password')
+        """What keys the cache encryption: the client's own secret, else the signing key, else the password."""
+        if self.profile.get('client_secret'):
+            return self.profile['client_secret']
+        if self.profile.get('client_assertion_key'):
+            with open(self.profile['client_assertion_key'], 'rb') as handle:
+                return handle.read().decode('utf-8', 'replace')
+        return self.profile.get('password')
 
     # -- requests ---------------------------------------------------------------------------------------------
     def request_token(self, grant_type=None, refresh_token=None):
@@ -121,9 +141,17 @@ class TokenClient(object):
             self.cache.store(key, secret, token.to_record())
             return token
 
-    def cache_key(self):
+    @staticmethod
+    def _hash(identity):
         from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import cache_key
-        return cache_key(self.profile.identity())
+        return cache_key(identity)
+
+    def cache_key(self):
+        return self._hash(self.profile.identity())
+
+    def held_token(self):
+        """The cached token, due or not (None without a cache or an entry)."""
+        return self._cached(self.cache_key(), self._secret()) if self.cache is not None else None
 
     def _cached(self, key, secret):
         record = self.cache.load(key, secret)
@@ -133,3 +161,21 @@ class TokenClient(object):
         """Drop the cached token for this profile (after a revocation, say)."""
         if self.cache is not None:
             self.cache.remove(self.cache_key())
+
+    def validate(self, token):
+        """Ask the provider whether it accepts ``token``; a mapping with whom it belongs to, or an error."""
+        from ansible_collections.tokenops.oauth2.plugins.module_utils.token_checks import validate_token
+        return validate_token(self, token)
+
+    def revoke_held(self, check_mode=False):
+        """Revoke the cached access and refresh tokens and forget them; return the kinds revoked."""
+        held = self.held_token()
+        if held is None:
+            return []
+        if check_mode:
+            return [kind for kind in ('refresh_token', 'access_token') if getattr(held, kind)]
+        from ansible_collections.tokenops.oauth2.plugins.module_utils.token_checks import revoke_token
+        with self.cache.lock(self.cache_key()):
+            revoked = revoke_token(self, held)
+            self.forget()
+        return revoked

@@ -11,6 +11,8 @@ import base64
 
 from ansible.module_utils.six.moves.urllib.parse import quote_plus
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.client_assertion import ASSERTION_TYPE, client_assertion
+
 
 def basic_authorization(client_id, client_secret, encoding='form'):
     """The ``Authorization: Basic`` value for a client.
@@ -25,8 +27,11 @@ def basic_authorization(client_id, client_secret, encoding='form'):
     return 'Basic ' + base64.b64encode(pair).decode('ascii')
 
 
-def apply_client_auth(profile, form, headers):
-    """Add the client's credentials to a token request's form body or headers, as its ``client_auth`` says."""
+def apply_client_auth(profile, form, headers, audience=None):
+    """Add the client's credentials to a request's form body or headers, as its ``client_auth`` says.
+
+    ``audience`` is the endpoint the request goes to, which a private_key_jwt assertion is bound to.
+    """
     method = profile['client_auth']
     if method == 'client_secret_basic':
         headers['Authorization'] = basic_authorization(
@@ -34,5 +39,9 @@ def apply_client_auth(profile, form, headers):
     elif method == 'client_secret_post':
         form['client_id'] = profile['client_id']
         form['client_secret'] = profile['client_secret']
+    elif method == 'private_key_jwt':
+        form['client_id'] = profile['client_id']
+        form['client_assertion_type'] = ASSERTION_TYPE
+        form['client_assertion'] = client_assertion(profile, audience)
     else:  # none: a public client identifies itself but proves nothing
         form['client_id'] = profile['client_id']

@@ -54,5 +54,5 @@ def build_token_request(profile, token_url, grant_type=None, refresh_token=None)
         form[key] = value
     headers = {'Accept': 'application/json'}
     headers.update(dict((str(k), str(v)) for k, v in (profile.get('headers') or {}).items()))
-    apply_client_auth(profile, form, headers)
+    apply_client_auth(profile, form, headers, token_url)
     return TokenRequest(token_url, form, headers, grant_type, retry_safe=grant_type != 'authorization_code')

@@ -21,7 +21,7 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import Prof
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
 
 GRANT_TYPES = ('client_credentials', 'password', 'authorization_code', 'refresh_token')
-CLIENT_AUTH_METHODS = ('client_secret_basic', 'client_secret_post', 'none')
+CLIENT_AUTH_METHODS = ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none')
 
 # One spec serves the module's argument_spec and the controller-side validation of lookup and action plugin.
 # No defaults here: a preset may set a value, and only what the operator did not set may be filled in by it.
@@ -30,11 +30,17 @@ PROFILE_OPTIONS = dict(
     token_url=dict(type='str', no_log=False),
     issuer=dict(type='str'),
     authorization_url=dict(type='str'),
+    device_authorization_url=dict(type='str'),
+    introspection_url=dict(type='str'),
+    revocation_url=dict(type='str'),
     grant_type=dict(type='str', choices=list(GRANT_TYPES)),
     client_id=dict(type='str'),
     client_secret=dict(type='str', no_log=True),
     client_auth=dict(type='str', choices=list(CLIENT_AUTH_METHODS)),
     basic_encoding=dict(type='str', choices=['form', 'raw']),
+    client_assertion_key=dict(type='path', no_log=False),
+    client_assertion_kid=dict(type='str'),
+    client_assertion_alg=dict(type='str', choices=['RS256', 'ES256']),
     scope=dict(type='raw'),
     audience=dict(type='str'),
     resource=dict(type='raw'),
@@ -247,7 +253,11 @@ def _check_requirements(name, options):
                            hint="set token_url, issuer or preset")
     if not options.get('client_id'):
         raise ProfileError("missing 'client_id'", profile=name)
-    if options['client_auth'] != 'none' and not options.get('client_secret'):
+    if options['client_auth'] == 'private_key_jwt':
+        if not options.get('client_assertion_key'):
+            raise ProfileError("client_auth private_key_jwt needs 'client_assertion_key' (a PEM private key file)",
+                               profile=name)
+    elif options['client_auth'] != 'none' and not options.get('client_secret'):
         raise ProfileError("missing 'client_secret' (client_auth is %s)" % options['client_auth'], profile=name,
                            hint="set client_secret, or client_auth: none for a public client")
     grant = options['grant_type']

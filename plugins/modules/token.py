@@ -31,8 +31,22 @@ options:
       - Name of a profile in C(oauth2_profiles). Options given to the task are merged over it.
       - Without it, the options given to the task form the whole profile.
     type: str
+  state:
+    description:
+      - V(present) obtains a token. V(absent) revokes (RFC 7009) the cached access and refresh tokens at the
+        profile's O(revocation_url) (or the issuer's C(revocation_endpoint)) and removes them from the cache.
+    type: str
+    default: present
+    choices: [present, absent]
   force_refresh:
     description: Ignore a cached token and ask the server for a new one.
+    type: bool
+    default: false
+  validate:
+    description:
+      - Check the token after obtaining it, with the profile's O(validate_url) (such as Harbor's test-token) or
+        else RFC 7662 introspection at O(introspection_url) (or the issuer's C(introspection_endpoint)), and
+        report whom it belongs to in RV(validation).
     type: bool
     default: false
   fetch_on:
@@ -138,6 +152,17 @@ from_cache:
   description: Whether the token came from the cache rather than from the server.
   returned: success
   type: bool
+validation:
+  description: With O(validate=true), how the token was checked and whom it belongs to.
+  returned: when O(validate=true)
+  type: dict
+  sample: {valid: true, method: validate_url, owner: test@test.com}
+revoked:
+  description: With O(state=absent), the kinds of token revoked.
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [refresh_token, access_token]
 '''
 
 import time
@@ -155,7 +180,9 @@ def main():
     argument_spec = dict(PROFILE_OPTIONS)
     argument_spec.update(
         profile=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
         force_refresh=dict(type='bool', default=False),
+        validate=dict(type='bool', default=False),
         fetch_on=dict(type='str', default='controller', choices=['controller', 'host']),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -171,10 +198,18 @@ def main():
             module.warn(warning)
         cache = TokenCache(profile['cache_dir'], warn=module.warn) \
             if profile.get('cache_dir') and profile.get('cache') else None
-        token = TokenClient(profile, cache=cache, warn=module.warn).get_token(module.params['force_refresh'])
+        client = TokenClient(profile, cache=cache, warn=module.warn)
+        if module.params['state'] == 'absent':
+            revoked = client.revoke_held(check_mode=module.check_mode)
+            module.exit_json(changed=bool(revoked), revoked=revoked, profile=profile.name)
+        token = client.get_token(module.params['force_refresh'])
+        validation = client.validate(token) if module.params['validate'] else None
     except OAuth2Error as exc:
         module.fail_json(msg=str(exc), **exc.as_dict())
-    module.exit_json(changed=False, **token.as_result(time.time()))
+    result = token.as_result(time.time())
+    if validation is not None:
+        result['validation'] = validation
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':

@@ -4,7 +4,9 @@
 //
 // PORT (argv or $PORT, default 0 = any free port). CONFIG_JSON (argv or $OIDC_PROVIDER_CONFIG) may set:
 //   access_token_ttl (s, default 3600), client_credentials_ttl (default access_token_ttl),
-//   refresh_token_ttl (default 86400), cc_token_format ("opaque" | "jwt", default "opaque").
+//   refresh_token_ttl (default 86400), cc_token_format ("opaque" | "jwt", default "opaque"),
+//   private_key_jwt_jwks ({keys: [public JWK]}: registers client `jwt_client`, private_key_jwt only; oidc-provider
+//   itself verifies the assertion's signature, audience and lifetime).
 // Prints `READY <port>` on stdout once listening. Clients and users: GET /_clients.
 import * as http from 'node:http';
 import * as querystring from 'node:querystring';
@@ -48,6 +50,12 @@ const CLIENTS = {
     grant_types: [DEVICE_GRANT, 'refresh_token'], scope: 'openid offline_access profile email',
   },
 };
+if (config.private_key_jwt_jwks) {
+  CLIENTS.jwt_client = {
+    client_id: 'jwt-app', client_secret: null, client_auth: 'private_key_jwt',
+    grant_types: ['client_credentials'], scope: API_SCOPES, jwks: config.private_key_jwt_jwks,
+  };
+}
 // devInteractions accepts any login name and ignores the password; this is the one tests use.
 const USERS = { alice: { username: 'alice', password: 'any-password', email: 'alice@example.org' } };
 
@@ -79,6 +87,7 @@ function presentedAuth(ctx, form) {
     return { method: 'client_secret_basic', clientId: id };
   }
   if (form.client_secret) return { method: 'client_secret_post', clientId: form.client_id };
+  if (form.client_assertion) return { method: 'private_key_jwt', clientId: form.client_id };
   return { method: 'none', clientId: form.client_id };
 }
 
@@ -135,6 +144,7 @@ function clientMetadata(c) {
     scope: c.scope,
   };
   if (c.client_secret) meta.client_secret = c.client_secret;
+  if (c.jwks) meta.jwks = c.jwks;
   if (c.client_auth === 'none' && c.grant_types.includes(DEVICE_GRANT)) meta.application_type = 'native';
   return meta;
 }

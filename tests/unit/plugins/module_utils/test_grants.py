@@ -75,3 +75,36 @@ def test_audience_resource_extra_params_headers():
     assert request.form['tenant'] == 't1'
     assert request.headers['X-Trace'] == '1'
     assert request.headers['Accept'] == 'application/json'
+
+
+def test_private_key_jwt_assertion_is_signed_for_the_endpoint(tmp_path):
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = tmp_path / 'key.pem'
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    prof = build_profile('p', dict(token_url=URL, client_id='app', client_auth='private_key_jwt',
+                                   client_assertion_key=str(pem), client_assertion_kid='k1'))
+    request = build_token_request(prof, URL)
+    assert request.form['client_assertion_type'] == 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+    header, claims, signature = request.form['client_assertion'].split('.')
+
+    def decode(part):
+        return json.loads(base64.urlsafe_b64decode(part + '=' * (-len(part) % 4)))
+    assert decode(header) == {'alg': 'ES256', 'typ': 'JWT', 'kid': 'k1'}
+    body = decode(claims)
+    assert body['iss'] == body['sub'] == 'app' and body['aud'] == URL and body['exp'] - body['iat'] == 60
+    assert len(base64.urlsafe_b64decode(signature + '=' * (-len(signature) % 4))) == 64
+    assert 'Authorization' not in request.headers
+
+
+def test_private_key_jwt_needs_a_key():
+    import pytest
+
+    from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
+    with pytest.raises(ProfileError, match='client_assertion_key'):
+        build_profile('p', dict(token_url=URL, client_id='app', client_auth='private_key_jwt'))

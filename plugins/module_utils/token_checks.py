@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What can be asked about a token once it is held: is it accepted (the provider's own check endpoint, or RFC 7662
+introspection), and withdrawing it (RFC 7009 revocation)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import error_from_response
+
+# Keys, in order of preference, that say whom a token belongs to in a check or introspection answer.
+OWNER_KEYS = ('email', 'username', 'preferred_username', 'sub', 'clientId', 'client_id')
+
+
+def _json(response):
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _owner(body):
+    return next((str(body[k]) for k in OWNER_KEYS if body.get(k)), None)
+
+
+def _authenticated_form(profile, url, form):
+    headers = {'Accept': 'application/json'}
+    apply_client_auth(profile, form, headers, url)
+    return dict(data=form, headers=headers)
+
+
+def validate_token(client, token):
+    """Check ``token`` with the profile's validate_url, else with introspection; return what was learned."""
+    profile = client.profile
+    if profile.get('validate_url'):
+        url = profile['validate_url']
+        # Harbor's test-token endpoint: POST with the bearer token and an empty body.
+        response = client.transport.request('POST', url, option='validate_url', data='',
+                                            headers={'Accept': 'application/json', 'Authorization': token.header()})
+        if response.status == 200:
+            body = _json(response) or {}
+            return dict(valid=True, method='validate_url', owner=_owner(body))
+        if response.status == 401:
+            raise TokenEndpointError(
+                'the token was refused by validate_url', profile=profile.name, url=url, status=401,
+                hint='the token was issued by a different environment (sandbox vs production) than the one '
+                     'validate_url belongs to, or it has expired')
+        raise error_from_response(response, profile, what='token validation')
+    url = profile.get('introspection_url') or client.metadata().get('introspection_endpoint')
+    if not url:
+        raise ProfileError('validate needs validate_url or introspection_url (or an issuer whose discovery '
+                           'document names an introspection_endpoint)', profile=profile.name)
+    response = client.transport.request('POST', url, option='introspection_url', **_authenticated_form(
+        profile, url, {'token': token.access_token, 'token_type_hint': 'access_token'}))
+    body = _json(response)
+    if response.status != 200 or body is None:
+        raise error_from_response(response, profile, what='token introspection')
+    if body.get('active') is not True:
+        raise TokenEndpointError('the authorization server says the token is not active', profile=profile.name,
+                                 url=url, status=200, hint='it expired or was revoked: obtain a new one '
+                                                           '(force_refresh: true)')
+    return dict(valid=True, method='introspection', owner=_owner(body), scope=body.get('scope'))
+
+
+def revoke_token(client, token):
+    """Revoke the refresh token then the access token (RFC 7009); return the kinds revoked."""
+    profile = client.profile
+    url = profile.get('revocation_url') or client.metadata().get('revocation_endpoint')
+    if not url:
+        raise ProfileError('revocation needs revocation_url (or an issuer whose discovery document names a '
+                           'revocation_endpoint)', profile=profile.name)
+    revoked = []
+    # The refresh token first: revoking it usually takes its access tokens with it (RFC 7009 section 2.1).
+    for kind, value in (('refresh_token', token.refresh_token), ('access_token', token.access_token)):
+        if not value:
+            continue
+        response = client.transport.request('POST', url, option='revocation_url', **_authenticated_form(
+            profile, url, {'token': value, 'token_type_hint': kind}))
+        body = _json(response) or {}
+        if response.status == 200:
+            revoked.append(kind)
+        elif body.get('error') == 'unsupported_token_type':
+            continue  # a server may revoke refresh tokens only; that is not a failure
+        else:
+            raise error_from_response(response, profile, what='token revocation')
+    return revoked
