@@ -7,7 +7,8 @@
   the profile's secret, so a reader without the secret learns nothing, and a changed secret simply misses.
 - Writes go through a 0600 temporary file renamed into place, so readers never see half a file and need no lock.
 - ``lock(key)`` is an flock on a side file: whoever holds it re-reads the cache before asking the server, which is
-  what turns fifty cold forks into one request. The kernel drops the lock when its holder dies.
+  what turns fifty cold forks into one request. The others wait on a shared lock on the same file, which lets them
+  all through at once when the renewal ends. The kernel drops the lock when its holder dies.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -163,11 +164,19 @@ class TokenCache(object):
             os.unlink(self._path(key))
 
     @contextlib.contextmanager
-    def lock(self, key):
-        """Hold an exclusive lock for ``key`` across processes."""
+    def lock(self, key, shared=False, blocking=True):
+        """Hold a lock for ``key`` across processes: exclusive (whoever renews), or shared (whoever waits for a
+        renewal to end; the kernel grants a shared lock to every waiter at once). Yields True; without
+        ``blocking``, yields False and holds nothing when another process holds a conflicting lock."""
         fd = os.open(self._path(key, '.lock'), os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if blocking else fcntl.LOCK_NB))
+            except (IOError, OSError) as exc:
+                if blocking or exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    raise
+                yield False
+                return
+            yield True
         finally:
             os.close(fd)  # closing releases the flock

@@ -128,18 +128,41 @@ class TokenClient(object):
         key = self.cache_key()
         secret = self._secret()
         if not force_refresh:
-            held = self._cached(key, secret)
-            if held is not None and not held.renew_due(self.clock(), self.profile.get('renew_before')):
+            held = self._fresh(key, secret)
+            if held is not None:
                 return held
+            with self.cache.lock(key, blocking=False) as ours:
+                if ours:
+                    return self._renew_locked(key, secret, force_refresh)
+            # Someone is renewing this token right now. Wait for them on a shared lock, which the kernel grants to
+            # every waiter at once when they finish, and take what they stored. Queueing for the exclusive lock
+            # instead would let fifty forks re-read the cache one after another.
+            with self.cache.lock(key, shared=True):
+                pass
+            held = self._fresh(key, secret)
+            if held is not None:
+                return held
+        # Forced, or the renewal we waited for failed: renew ourselves, one process at a time.
         with self.cache.lock(key):
-            # Someone else may have renewed while we waited for the lock: then their token is ours.
-            held = self._cached(key, secret)
-            if held is not None and not force_refresh and \
-                    not held.renew_due(self.clock(), self.profile.get('renew_before')):
-                return held
-            token = self._renew(held)
-            self.cache.store(key, secret, token.to_record())
-            return token
+            return self._renew_locked(key, secret, force_refresh)
+
+    def _fresh(self, key, secret):
+        """The cached token if it is not due, else None."""
+        held = self._cached(key, secret)
+        if held is not None and not held.renew_due(self.clock(), self.profile.get('renew_before')):
+            return held
+        return None
+
+    def _renew_locked(self, key, secret, force_refresh):
+        """Renew and store; the caller holds the exclusive lock for ``key``."""
+        # Someone else may have renewed while we waited for the lock: then their token is ours.
+        held = self._cached(key, secret)
+        if held is not None and not force_refresh and \
+                not held.renew_due(self.clock(), self.profile.get('renew_before')):
+            return held
+        token = self._renew(held)
+        self.cache.store(key, secret, token.to_record())
+        return token
 
     @staticmethod
     def _hash(identity):

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the benchmarks share: this checkout as the collection tokenops.oauth2, ansible-playbook runs with a private
+cache directory, the test authorization servers, and a table printer.
+
+Benchmarks compare approaches measured in the same invocation on the same machine and print ratios; they never
+judge an absolute time, which depends on the machine.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from tests.servers.launch import start  # noqa: E402  pylint: disable=wrong-import-position
+
+__all__ = ['start']
+
+_WORKDIR = []
+
+
+def workdir():
+    """A temporary directory for this run, holding ``collections/ansible_collections/tokenops/oauth2`` (a link to
+    this checkout, wherever it is cloned); removed at exit."""
+    if not _WORKDIR:
+        path = tempfile.mkdtemp(prefix='tokenops-oauth2-bench-')
+        atexit.register(shutil.rmtree, path, True)
+        os.makedirs(os.path.join(path, 'collections', 'ansible_collections', 'tokenops'))
+        os.symlink(REPO_ROOT, os.path.join(path, 'collections', 'ansible_collections', 'tokenops', 'oauth2'))
+        _WORKDIR.append(path)
+    return _WORKDIR[0]
+
+
+def collections_path():
+    return os.path.join(workdir(), 'collections')
+
+
+def python_env():
+    """Environment for a child Python that imports the engine as ansible_collections.tokenops.oauth2."""
+    return dict(os.environ, PYTHONPATH=collections_path(), PYTHONWARNINGS='ignore')
+
+
+def write_file(name, text, mode=0o600):
+    path = os.path.join(workdir(), name)
+    with open(path, 'w') as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def write_vars(name, data):
+    return write_file(name, json.dumps(data))
+
+
+def write_inventory(name, groups, parent):
+    """An inventory of local-connection hosts: ``groups`` maps a group name to (host pattern, group vars); the
+    group ``parent`` holds them all."""
+    lines = []
+    for group, (pattern, group_vars) in groups.items():
+        lines += ['[%s]' % group, pattern, '', '[%s:vars]' % group]
+        lines += ['%s=%s' % item for item in sorted(group_vars.items())] + ['']
+    lines += ['[%s:children]' % parent] + list(groups) + ['']
+    lines += ['[all:vars]', 'ansible_connection=local', 'ansible_python_interpreter=%s' % sys.executable]
+    return write_file(name, '\n'.join(lines) + '\n')
+
+
+def run_playbook(playbook, inventory, cache_dir, *args):
+    """Run ansible-playbook; return (wall seconds, output). Fails loudly, since a failed run measures nothing."""
+    env = dict(os.environ)
+    for name in ('ANSIBLE_CONFIG', 'ANSIBLE_VAULT_PASSWORD_FILE', 'ANSIBLE_VAULT_IDENTITY_LIST'):
+        env.pop(name, None)
+    env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_INVENTORY=inventory,
+               ANSIBLE_LOCAL_TEMP=os.path.join(workdir(), 'ansible-local-tmp'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_RETRY_FILES_ENABLED='False', TOKENOPS_OAUTH2_CACHE_DIR=cache_dir, PYTHONWARNINGS='ignore')
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook] + list(args)
+    started = time.monotonic()
+    proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, cwd=workdir(), check=False)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        sys.exit('%s failed (exit %d):\n%s' % (' '.join(command), proc.returncode, proc.stdout[-5000:]))
+    return elapsed, proc.stdout
+
+
+def cc_profile(server, client_name):
+    """A client credentials profile for one of oidc-provider's clients."""
+    client = server.clients[client_name]
+    return dict(token_url=server.url + '/token', client_id=client['client_id'], client_secret=client['client_secret'],
+                client_auth=client['client_auth'], scope='api:read', resource='urn:tokenops:api')
+
+
+def token_requests(server):
+    """Token endpoint POSTs the server has counted (its /_stats)."""
+    return server.stats()['token_requests']
+
+
+def print_table(title, headers, rows):
+    cells = [list(headers)] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    print('\n' + title)
+    for index, row in enumerate(cells):
+        print('  '.join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if index == 0:
+            print('  '.join('-' * w for w in widths))
+    sys.stdout.flush()
+
+
+def ratio(value, baseline):
+    return '%.2fx' % (value / baseline) if baseline else 'n/a'

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run every benchmark with the project's venv Python. Each one starts the test authorization server it needs
+# (tests/servers, via tests.servers.launch) on 127.0.0.1 and stops it when done. Needs scripts/setup.sh once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=.venv/bin/python
+for bench in lookup_requests single_flight cache_hit; do
+    echo "== bench/$bench.py"
+    "$python" "bench/$bench.py"
+done
