@@ -154,6 +154,17 @@ options:
   validate_url:
     description: An endpoint that accepts the token, used to check it (Harbor's test-token endpoint).
     type: str
+  refresh_token_vars_file:
+    description:
+      - The YAML vars file on the controller where the playbook C(tokenops.oauth2.onboard) stores this profile's
+        refresh token, vault-encrypted, and where the playbook C(tokenops.oauth2.rotate) writes a rotated one back.
+      - A relative path is relative to the inventory directory.
+    type: path
+  refresh_token_var:
+    description:
+      - The variable in O(refresh_token_vars_file) that holds the refresh token.
+      - Defaults to C(vault_<profile>_refresh_token).
+    type: str
   cache:
     description: Whether to use the controller token cache. Defaults to V(true) on the controller.
     type: bool

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import math
 import string
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -64,6 +65,8 @@ PROFILE_OPTIONS = dict(
     renew_before=dict(type='int'),
     default_ttl=dict(type='int'),
     validate_url=dict(type='str'),
+    refresh_token_vars_file=dict(type='path'),
+    refresh_token_var=dict(type='str', no_log=False),
     cache=dict(type='bool'),
     cache_dir=dict(type='path'),
     # Preset inputs.
@@ -286,6 +289,10 @@ def build_profile(name, data=None, overrides=None):
     options.update((k, v) for k, v in (overrides or {}).items() if v is not None)
     _check_unknown_keys(name, options)
 
+    # ansible-core's int check raises OverflowError on inf instead of reporting it; catch it before it does.
+    for key, value in sorted(options.items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ProfileError("'%s' must be a finite number, got %s" % (key, value), profile=name)
     result = ArgumentSpecValidator(PROFILE_OPTIONS).validate(options)
     if result.error_messages:
         raise ProfileError('; '.join(result.error_messages), profile=name)

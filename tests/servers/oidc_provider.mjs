@@ -145,7 +145,9 @@ function clientMetadata(c) {
   };
   if (c.client_secret) meta.client_secret = c.client_secret;
   if (c.jwks) meta.jwks = c.jwks;
-  if (c.client_auth === 'none' && c.grant_types.includes(DEVICE_GRANT)) meta.application_type = 'native';
+  // Native clients may use any loopback port with their registered redirect URI (RFC 8252 section 7.3), which the
+  // onboarding listener relies on; devices are native too.
+  if (c.grant_types.includes(DEVICE_GRANT) || c.redirect_uris) meta.application_type = 'native';
   return meta;
 }
 

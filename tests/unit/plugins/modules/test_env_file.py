@@ -137,7 +137,7 @@ def test_check_mode_reports_and_writes_nothing(tmp_path, capsys):
 def test_diff_names_keys_never_values(tmp_path, capsys):
     path = tmp_path / 'token.env'
     path.write_text('API_TOKEN=%s\nGONE=x\n' % TOKEN)
-    result = run(capsys, diff=True, path=str(path), values=dict(API_TOKEN=TOKEN2, NEW='1'))
+    result = run(capsys, diff=True, path=str(path), values=dict(API_TOKEN=TOKEN2, NEW='fresh-value-7c1d'))
     assert result['diff'] == dict(before='API_TOKEN (old value)\n', after='API_TOKEN (value changed)\nNEW (added)\n',
                                   before_header=str(path), after_header=str(path))
     result = run(capsys, diff=True, path=str(path), state='absent', values=['GONE'])
