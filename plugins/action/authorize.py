@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for tokenops.oauth2.authorize: the first authorization of a profile, on the controller.
+
+The person authorizing sees the authorization URL or the user code (Display, not the result); the result holds
+the tokens, so its display is censored while the registered variable keeps them. Storing the refresh token is the
+next task's job (tokenops.oauth2.vault_vars, as the onboard playbook does): one concern per plugin, and the write
+stays visible in the playbook with its own check mode and diff.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+import webbrowser
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import (
+    PENDING_MAX_AGE, AuthorizationError, PendingAuthorizations, exchange_code, new_request, parse_redirect)
+from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
+from ansible_collections.tokenops.oauth2.plugins.module_utils.device_flow import (
+    poll_for_token, request_device_authorization)
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.loopback import LoopbackListener
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
+    configured_cache_dir, default_cache_dir, resolve_profile)
+
+TASK_OPTIONS = dict(
+    profile=dict(type='str'),
+    flow=dict(type='str', default='loopback', choices=['loopback', 'paste', 'device']),
+    redirect_url=dict(type='str', no_log=True),
+    start_only=dict(type='bool', default=False),
+    listen_timeout=dict(type='int', default=300),
+    loopback_port=dict(type='int'),
+    open_browser=dict(type='bool', default=False),
+    authorization_params=dict(type='dict'),
+)
+
+display = Display()
+
+
+def show(text):
+    """Tell the person authorizing what to do. On stderr, which is not buffered: a URL stuck in a pipe's buffer
+    (ansible-playbook ... | tee log) would leave them waiting for nothing."""
+    display.display(text, stderr=True)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False  # everything happens on the controller
+    _supports_check_mode = False  # an authorization cannot be rehearsed
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        task_args = dict((k, args.pop(k)) for k in list(args) if k in TASK_OPTIONS)
+        validation = ArgumentSpecValidator(TASK_OPTIONS).validate(task_args)
+        hidden = set(validation._no_log_values)
+        task = validation.validated_parameters
+        try:
+            if validation.error_messages:
+                raise ProfileError('; '.join(validation.error_messages))
+            # The flow decides the grant; client_credentials only lets the profile validate before there is a code.
+            args['grant_type'] = 'client_credentials'
+            profile = resolve_profile(task['profile'], task_vars, self._templar, args)
+            client = TokenClient(profile)
+            if task['flow'] == 'device':
+                token = self._device(profile, client)
+            else:
+                token = self._code(profile, client, task, task_vars, result)
+        except OAuth2Error as exc:
+            result.update(failed=True, msg=str(exc), **exc.as_dict())
+            return remove_values(result, hidden)
+        if token is None:  # start_only: nothing secret in the result
+            return remove_values(result, hidden)
+        if not token.refresh_token:
+            result.setdefault('warnings', []).append(
+                "profile '%s': the server issued no refresh token, so this authorization cannot be reused; ask for "
+                "offline access (OpenID Connect: scope offline_access)" % profile.name)
+        result.update(token.as_result(time.time()), changed=True, flow=task['flow'])
+        result['_ansible_no_log'] = True  # as for tokenops.oauth2.token: censored on screen, kept when registered
+        return result
+
+    def _endpoint(self, profile, client, option, metadata_key):
+        url = profile.get(option) or (client.metadata().get(metadata_key) if profile.get('issuer') else None)
+        if not url:
+            raise ProfileError("no '%s', and no issuer whose discovery document names a %s" % (option, metadata_key),
+                               profile=profile.name, hint='set %s (or preset / issuer)' % option)
+        return url
+
+    def _code(self, profile, client, task, task_vars, result):
+        endpoint = self._endpoint(profile, client, 'authorization_url', 'authorization_endpoint')
+        if not profile.get('redirect_uri'):
+            raise ProfileError("the %s flow needs 'redirect_uri', a redirect URI registered for the client"
+                               % task['flow'], profile=profile.name)
+        if task['flow'] == 'loopback':
+            return self._loopback(profile, client, endpoint, task)
+        return self._paste(profile, client, endpoint, task, task_vars, result)
+
+    def _loopback(self, profile, client, endpoint, task):
+        timeout = task['listen_timeout']
+        with LoopbackListener(profile['redirect_uri'], task['loopback_port'], profile.name) as listener:
+            request = new_request(profile, endpoint, listener.redirect_uri, task['authorization_params'])
+            listener.start(lambda url: parse_redirect(url, request, profile.name, profile.get('issuer')))
+            self._show(profile, request, 'in a browser on this machine; waiting up to %d s for the redirect to %s'
+                       % (timeout, listener.redirect_uri))
+            if task['open_browser']:
+                webbrowser.open(request.url)
+            code = listener.wait(timeout)
+        if code is None:
+            raise AuthorizationError(
+                'no redirect reached %s within %d s' % (listener.redirect_uri, timeout), profile=profile.name,
+                hint='approve in a browser on this machine (a browser elsewhere cannot reach 127.0.0.1: use flow '
+                     'paste or device), or raise listen_timeout')
+        return exchange_code(profile, request, code, client.transport)
+
+    def _paste(self, profile, client, endpoint, task, task_vars, result):
+        pending = PendingAuthorizations(profile.get('cache_dir') or configured_cache_dir(task_vars)
+                                        or default_cache_dir())
+        key = pending.key(profile, endpoint)
+        if not task['redirect_url']:
+            request = new_request(profile, endpoint, profile['redirect_uri'], task['authorization_params'])
+            pending.save(key, request)
+            self._show(profile, request, 'in a browser, approve, then copy the address the browser is sent to (even '
+                                         'if that page does not load)')
+            if task['start_only']:
+                result.update(changed=False, authorization_url=request.url, redirect_uri=request.redirect_uri,
+                              pending_for=PENDING_MAX_AGE)
+                return None
+            raise AuthorizationError(
+                'the paste flow needs the address the browser was redirected to', profile=profile.name,
+                hint="open the authorization URL shown above, approve, and within %d minutes run again with "
+                     "redirect_url set to that address (onboard playbook: -e redirect_url='...', or -e @FILE with "
+                     "redirect_url in FILE to keep it out of verbose output)" % (PENDING_MAX_AGE // 60))
+        request = pending.load(key)
+        if request is None:
+            raise AuthorizationError(
+                'no authorization request for this profile is waiting on this controller (none was started, or it '
+                'is older than %d minutes)' % (PENDING_MAX_AGE // 60), profile=profile.name,
+                hint='run without redirect_url first, open the URL it shows, then give the address it leads to')
+        try:
+            code = parse_redirect(task['redirect_url'], request, profile.name, profile.get('issuer'))
+        except AuthorizationError as exc:
+            if exc.error:  # the server answered this request with an error: it is over
+                pending.remove(key)
+            raise
+        pending.remove(key)  # the code is single-use: whatever the exchange says, this request is spent
+        return exchange_code(profile, request, code, client.transport)
+
+    def _device(self, profile, client):
+        url = self._endpoint(profile, client, 'device_authorization_url', 'device_authorization_endpoint')
+        started_at = time.monotonic()
+        authorization = request_device_authorization(profile, url, client.transport)
+        lines = ["Authorize profile '%s': on any device with a browser, open" % profile.name,
+                 'Verification URL: %s' % authorization.verification_uri,
+                 'and enter', 'User code: %s' % authorization.user_code]
+        if authorization.verification_uri_complete:
+            lines.append('(or open %s directly)' % authorization.verification_uri_complete)
+        lines.append('The code expires in %d s; checking for approval every %d s.' % (
+            authorization.expires_in, authorization.interval))
+        show('\n'.join(lines))
+        return poll_for_token(profile, client.token_url(), authorization, client.transport, started_at=started_at)
+
+    @staticmethod
+    def _show(profile, request, what):
+        show("Authorize profile '%s': open this URL %s.\nAuthorization URL: %s" % (profile.name, what, request.url))

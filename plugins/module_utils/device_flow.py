@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The device authorization grant (RFC 8628), for a controller without a browser.
+
+The device code (what this controller polls with) is a secret like an authorization code: it is never shown or
+returned. The user code and verification URI are meant for the person approving, and are shown.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+from ansible.module_utils.six import string_types
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import (
+    error_from_response, parse_token_response)
+
+DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+DEFAULT_INTERVAL = 5  # RFC 8628 section 3.2, when the server names none
+SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5: every slow_down adds 5 seconds, for the rest of the flow
+MIN_INTERVAL = 1
+
+
+class DeviceFlowError(OAuth2Error):
+    """The device authorization ended without a token: denied, expired, or refused by the server."""
+
+
+class DeviceAuthorization(object):
+    """The device authorization response (RFC 8628 section 3.2)."""
+
+    def __init__(self, device_code, user_code, verification_uri, expires_in, interval=None,
+                 verification_uri_complete=None):
+        self.device_code = device_code
+        self.user_code = user_code
+        self.verification_uri = verification_uri
+        self.verification_uri_complete = verification_uri_complete
+        self.expires_in = expires_in
+        self.interval = max(MIN_INTERVAL, interval if interval is not None else DEFAULT_INTERVAL)
+
+
+def _request_headers(profile):
+    headers = {'Accept': 'application/json'}
+    headers.update(dict((str(k), str(v)) for k, v in (profile.get('headers') or {}).items()))
+    return headers
+
+
+def _number(body, key, default=None):
+    value = body.get(key)
+    if value is None:
+        return default
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def request_device_authorization(profile, url, transport):
+    """Ask for a device code and user code (RFC 8628 section 3.1); a DeviceAuthorization."""
+    form = {}
+    if profile.get('scope'):
+        form['scope'] = profile['scope']
+    if profile.get('audience'):
+        form['audience'] = profile['audience']
+    if profile.get('resource'):
+        form['resource'] = profile['resource']
+    headers = _request_headers(profile)
+    apply_client_auth(profile, form, headers, url)
+    response = transport.request('POST', url, option='device_authorization_url', data=form, headers=headers)
+    what = 'device authorization request'
+    if response.status != 200:
+        raise error_from_response(response, profile, what)
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or isinstance(body.get('error'), string_types):
+        raise error_from_response(response, profile, what)
+    # Google's early implementation says verification_url; everyone else follows the RFC.
+    verification_uri = body.get('verification_uri') or body.get('verification_url')
+    expires_in = _number(body, 'expires_in')
+    interval = _number(body, 'interval', DEFAULT_INTERVAL)
+    missing = [k for k, v in (('device_code', body.get('device_code')), ('user_code', body.get('user_code')),
+                              ('verification_uri', verification_uri), ('expires_in', expires_in),
+                              ('interval', interval)) if not v and v != 0]
+    if missing or expires_in <= 0:
+        raise TokenEndpointError(
+            'the device authorization response lacks a usable %s' % (missing[0] if missing else 'expires_in'),
+            profile=profile.name, url=url, status=response.status,
+            hint='check device_authorization_url: it must be the RFC 8628 device authorization endpoint')
+    return DeviceAuthorization(body['device_code'], body['user_code'], verification_uri, expires_in, interval,
+                               body.get('verification_uri_complete'))
+
+
+def _poll_request(profile, token_url, device_code):
+    form = {'grant_type': DEVICE_CODE_GRANT, 'device_code': device_code}
+    headers = _request_headers(profile)
+    apply_client_auth(profile, form, headers, token_url)
+    return form, headers
+
+
+def poll_for_token(profile, token_url, authorization, transport, sleep=time.sleep, clock=time.monotonic,
+                   wall_clock=time.time, started_at=None):
+    """Poll the token endpoint until the user approves (a Token), denies, or the device code expires.
+
+    Waits ``interval`` seconds before each request, adds 5 seconds for every ``slow_down``, and never sends a
+    request after ``expires_in`` (counted from ``started_at``, the monotonic time the device code was issued).
+    """
+    started_at = clock() if started_at is None else started_at
+    expires_at = started_at + authorization.expires_in
+    interval = authorization.interval
+    form, headers = _poll_request(profile, token_url, authorization.device_code)
+    common = dict(profile=profile.name)
+    while True:
+        if clock() + interval >= expires_at:
+            raise DeviceFlowError(
+                'the user code %s expired after %d seconds without being approved' % (
+                    authorization.user_code, authorization.expires_in), error='expired_token',
+                hint='run again and approve the new code in time', **common)
+        sleep(interval)
+        response = transport.request('POST', token_url, data=form, headers=headers)
+        try:
+            return parse_token_response(response, profile, wall_clock(), profile.get('scope'))
+        except TokenEndpointError as exc:
+            if exc.error == 'authorization_pending':
+                continue
+            if exc.error == 'slow_down':
+                interval += SLOW_DOWN_STEP
+                continue
+            if exc.error == 'access_denied':
+                raise DeviceFlowError('the user denied the authorization', error=exc.error,
+                                      error_description=exc.error_description,
+                                      hint='run again if that was a mistake', **common)
+            if exc.error == 'expired_token':
+                raise DeviceFlowError('the device code expired before the user approved it', error=exc.error,
+                                      error_description=exc.error_description,
+                                      hint='run again and approve the new code in time', **common)
+            raise

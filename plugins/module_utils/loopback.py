@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A one-shot HTTP listener on the loopback interface that receives the authorization redirect (RFC 8252 7.3).
+
+It binds the IP literal of the redirect URI (``localhost`` binds 127.0.0.1), on the port the redirect URI names,
+or on one the OS picks when it names none (or ``:0``); RFC 8252 section 7.3 has servers accept any port for a
+loopback redirect URI. Requests to other paths (a browser's ``/favicon.ico``) are answered 404 and ignored; the
+first request to the redirect path ends the wait. Nothing is logged: the request line carries the code.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import socket
+import threading
+
+from ansible.module_utils.six.moves.BaseHTTPServer import BaseHTTPRequestHandler, HTTPServer
+from ansible.module_utils.six.moves.socketserver import ThreadingMixIn
+from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
+
+try:
+    from html import escape
+except ImportError:  # pragma: no cover - Python 2
+    from cgi import escape
+
+PAGE = u'''<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>%(title)s</title></head>
+<body style="font-family: sans-serif; margin: 3em"><h1>%(title)s</h1><p>%(text)s</p></body></html>
+'''
+
+
+def _page(title, text):
+    return (PAGE % dict(title=escape(title), text=escape(text))).encode('utf-8')
+
+
+class _Server(ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    timeout = 10  # a browser's idle preconnect must not hold a thread forever
+    server_version = 'tokenops-oauth2-authorize'
+    sys_version = ''
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        listener = self.server.listener
+        if urlsplit(self.path).path != listener.path or listener.done.is_set():
+            self._reply(404, _page('Not found', 'This is not the redirect address of the authorization.'))
+            return
+        url = listener.base_url + self.path
+        try:
+            listener.result = listener.accept(url)
+        except OAuth2Error as exc:
+            listener.error = exc
+            self._reply(400, _page('Authorization failed', '%s. You can close this window; the terminal says more.'
+                                   % (exc.message + (': %s' % exc.error if exc.error else '')
+                                      + (' - %s' % exc.error_description if exc.error_description else ''))))
+        else:
+            self._reply(200, _page('Authorization received', 'Ansible has the authorization and is fetching the '
+                                   'token. You can close this window and return to the terminal.'))
+        listener.done.set()
+
+    def _reply(self, status, body):
+        self.send_response(status)
+        self.send_header('Content-Type', 'text/html; charset=utf-8')
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Cache-Control', 'no-store')
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass  # the request line holds the authorization code
+
+
+def _bind_host(host, profile_name):
+    if host == 'localhost':
+        return '127.0.0.1'
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise ProfileError("the loopback flow needs a redirect_uri on 127.0.0.1 or [::1] (RFC 8252 section 7.3), "
+                       "not on '%s'" % host, profile=profile_name,
+                       hint='register http://127.0.0.1/callback (any port) for the client, or use flow paste')
+
+
+class LoopbackListener(object):
+    """Listen for the redirect. ``redirect_uri`` is what to send in the authorization request (real port in it)."""
+
+    def __init__(self, redirect_uri, port=None, profile_name=None):
+        parts = urlsplit(redirect_uri)
+        if parts.scheme != 'http' or not parts.hostname:
+            raise ProfileError("the loopback flow needs an http:// loopback redirect_uri, not '%s'" % redirect_uri,
+                               profile=profile_name, hint='such as http://127.0.0.1/callback')
+        try:
+            named_port = parts.port
+        except ValueError:
+            raise ProfileError("redirect_uri '%s' has an invalid port" % redirect_uri, profile=profile_name)
+        host = _bind_host(parts.hostname, profile_name)
+        server_class = type('_LoopbackServer', (_Server,), dict(
+            address_family=socket.AF_INET6 if ':' in host else socket.AF_INET))
+        bind_port = port if port is not None else (named_port or 0)
+        try:
+            self._server = server_class((host, bind_port), _Handler)
+        except (OSError, socket.error) as exc:
+            raise ProfileError('cannot listen on %s port %d for the redirect: %s' % (host, bind_port, exc),
+                               profile=profile_name,
+                               hint='free the port, or use a redirect_uri without a port (any free port is then '
+                                    'used, which RFC 8252 servers accept)')
+        self._server.listener = self
+        self.port = self._server.server_address[1]
+        if named_port == self.port or (named_port is None and self.port == 80):
+            self.redirect_uri = redirect_uri
+        else:
+            netloc = '%s:%d' % ('[%s]' % parts.hostname if ':' in parts.hostname else parts.hostname, self.port)
+            self.redirect_uri = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ''))
+        self.path = parts.path or '/'
+        self.base_url = '%s://%s' % (parts.scheme, urlsplit(self.redirect_uri).netloc)
+        self.done = threading.Event()
+        self.accept = None
+        self.result = None
+        self.error = None
+        self._thread = None
+
+    def start(self, accept):
+        """Serve in the background; ACCEPT(url) returns what wait() returns, or raises an OAuth2Error."""
+        self.accept = accept
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs=dict(poll_interval=0.2))
+        self._thread.daemon = True
+        self._thread.start()
+
+    def wait(self, timeout):
+        """What ``accept`` returned for the redirect, or its error; None when none came within TIMEOUT seconds."""
+        try:
+            if not self.done.wait(timeout):
+                return None
+            if self.error is not None:
+                raise self.error
+            return self.result
+        finally:
+            self.close()
+
+    def close(self):
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

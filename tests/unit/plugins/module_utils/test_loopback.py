@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+
+import pytest
+import requests
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import AuthorizationError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.loopback import LoopbackListener
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_any_free_port_when_the_redirect_uri_names_none(capfd):
+    listener = LoopbackListener('http://127.0.0.1/callback')
+    assert listener.port > 0 and listener.redirect_uri == 'http://127.0.0.1:%d/callback' % listener.port
+    seen = []
+    listener.start(lambda url: seen.append(url) or 'the-code')
+    assert requests.get('http://127.0.0.1:%d/favicon.ico' % listener.port, timeout=5).status_code == 404
+    answer = requests.get(listener.redirect_uri + '?code=the-code&state=s', timeout=5)
+    assert answer.status_code == 200 and 'Authorization received' in answer.text
+    assert answer.headers['Cache-Control'] == 'no-store'
+    assert listener.wait(5) == 'the-code'
+    assert seen == [listener.redirect_uri + '?code=the-code&state=s']
+    out, err = capfd.readouterr()
+    assert 'the-code' not in out + err, 'http.server logs request lines; the listener must not'
+    with pytest.raises(requests.ConnectionError):
+        requests.get(listener.redirect_uri, timeout=2)  # closed after one redirect
+
+
+def test_port_zero_and_localhost():
+    with LoopbackListener('http://localhost:0/cb') as listener:
+        assert listener.redirect_uri == 'http://localhost:%d/cb' % listener.port
+
+
+def test_the_named_port_and_an_override():
+    port = free_port()
+    with LoopbackListener('http://127.0.0.1:%d/cb' % port) as listener:
+        assert listener.port == port and listener.redirect_uri == 'http://127.0.0.1:%d/cb' % port
+    other = free_port()
+    with LoopbackListener('http://127.0.0.1:%d/cb' % port, port=other) as listener:
+        assert listener.redirect_uri == 'http://127.0.0.1:%d/cb' % other
+
+
+def test_an_error_in_the_redirect_is_shown_in_the_browser_and_raised():
+    listener = LoopbackListener('http://127.0.0.1/callback')
+
+    def refuse(url):
+        raise AuthorizationError('the authorization server refused the authorization', error='access_denied',
+                                 error_description='<b>no</b>')
+    listener.start(refuse)
+    answer = requests.get(listener.redirect_uri + '?error=access_denied', timeout=5)
+    assert answer.status_code == 400 and 'access_denied - &lt;b&gt;no&lt;/b&gt;' in answer.text
+    with pytest.raises(AuthorizationError):
+        listener.wait(5)
+
+
+def test_nothing_within_the_timeout():
+    listener = LoopbackListener('http://127.0.0.1/callback')
+    listener.start(lambda url: 'never')
+    assert listener.wait(0.3) is None
+
+
+@pytest.mark.parametrize('uri', ['https://127.0.0.1/cb', 'http://example.org/cb', 'http://10.1.2.3/cb', 'cb'])
+def test_only_plain_http_on_loopback(uri):
+    with pytest.raises(ProfileError, match='loopback'):
+        LoopbackListener(uri, profile_name='p')
+
+
+def test_a_busy_port_is_explained():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        with pytest.raises(ProfileError, match='cannot listen on 127.0.0.1 port %d' % port):
+            LoopbackListener('http://127.0.0.1:%d/cb' % port)
+
+
+def test_ipv6_loopback():
+    if not socket.has_ipv6:
+        pytest.skip('no IPv6')
+    try:
+        listener = LoopbackListener('http://[::1]/cb')
+    except ProfileError:
+        pytest.skip('IPv6 loopback not configured')
+    with listener:
+        assert listener.redirect_uri == 'http://[::1]:%d/cb' % listener.port
