@@ -1,0 +1,72 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: run_lock
+short_description: Let one ansible-playbook run at a time past this point
+version_added: 0.1.0
+author: tokenops engineers (@tokenops)
+description:
+  - Takes a lock file on the controller for the rest of the playbook run (it records the pid of the
+    C(ansible-playbook) process, not of the task), so that two runs of, say, the rotate playbook never interleave.
+  - A lock left by a run that died is stale and taken over.
+  - This is an action plugin that runs on the controller; this file only documents it.
+options:
+  path:
+    description: The lock file on the controller.
+    type: path
+    required: true
+  state:
+    description: V(present) takes the lock, V(absent) releases it if this run holds it.
+    type: str
+    default: present
+    choices: [present, absent]
+  wait:
+    description: Seconds to wait for another run to finish before failing; V(0) fails at once.
+    type: int
+    default: 0
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: One rotation at a time
+  tokenops.oauth2.run_lock:
+    path: "{{ lookup('env', 'HOME') }}/.cache/tokenops-oauth2/rotate.lock"
+  run_once: true
+'''
+
+RETURN = r'''
+path:
+  description: The lock file.
+  returned: always
+  type: str
+pid:
+  description: The pid of the ansible-playbook run that now holds the lock.
+  returned: when the lock was taken
+  type: int
+holder:
+  description: The pid of the run that holds the lock, when this run could not take it.
+  returned: failure
+  type: int
+'''
