@@ -23,6 +23,12 @@ if [ ! -f node_modules/.tokenops-stamp ] || ! cmp -s package-lock.json node_modu
   cp package-lock.json node_modules/.tokenops-stamp
 fi
 
+# systemd-analyze verifies the units the schedule role renders (no running systemd needed).
+if ! command -v systemd-analyze >/dev/null; then
+  echo "setup: Debian systemd package (systemd-analyze)"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd >/dev/null
+fi
+
 if ! ls ~/.ansible/test/cache/get_pip_*.py >/dev/null 2>&1; then
   echo "setup: seeding ansible-test's pip bootstrap for offline use"
   bash tools/ansible-test-offline/setup_ansible_test_offline.sh .venv/bin/python
