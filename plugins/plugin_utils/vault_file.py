@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Vault-encrypted variables in a vars file on the controller, for tokenops.oauth2.vault_vars: the run's vault
+secrets, what a write changes, and the private, atomic file writes.
+
+The shape follows community.sops: decide ``changed`` by decrypting what is on disk and comparing plaintexts (vault
+ciphertext is salted, so re-encrypting an unchanged value would always look like a change), then write through a
+temporary file that has its final mode before its first byte, and rename it into place. The YAML text itself is
+vars_yaml's concern.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import errno
+import fcntl
+import os
+import stat
+import tempfile
+import time
+
+from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.parsing.vault import VaultLib, match_encrypt_secret, parse_vaulttext_envelope
+from ansible.utils.vars import isidentifier
+
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import Unsafe, Vaulted, VarsFileError, dump
+
+try:
+    from ansible.parsing.vault import EncryptedString  # ansible-core 2.19+: a !vault value, decrypted on demand
+except ImportError:
+    EncryptedString = str
+
+TEMPLATE_MARKERS = ('{{', '{%', '{#')
+
+
+class VaultVarsError(VarsFileError):
+    """An expected failure; the message says what to do and never contains a value."""
+
+
+class RunVault:
+    """The vault secrets of the run: encrypt with the chosen one, decrypt with any, explain failures."""
+
+    def __init__(self, secrets, wanted_id, path):
+        if not secrets:
+            raise VaultVarsError(
+                'No vault secret is available to encrypt %s. Run ansible-playbook with --vault-id LABEL@SOURCE or '
+                '--vault-password-file FILE (or set ANSIBLE_VAULT_PASSWORD_FILE).' % path)
+        # Pick as `ansible-vault encrypt` does: --encrypt-vault-id / DEFAULT_VAULT_ENCRYPT_IDENTITY, else the first.
+        wanted_id = wanted_id or C.DEFAULT_VAULT_ENCRYPT_IDENTITY
+        try:
+            self.vault_id, self._secret = match_encrypt_secret(secrets, wanted_id)
+        except AnsibleError:
+            raise VaultVarsError("The vault id '%s' is not among this run's vault ids (%s). Pass --vault-id %s@SOURCE."
+                                 % (wanted_id, ', '.join(v for v, _s in secrets), wanted_id))
+        self._vault = VaultLib(secrets)
+        self._known_ids = ', '.join(v for v, _s in secrets)
+
+    def encrypt(self, plaintext):
+        return self._vault.encrypt(plaintext, self._secret, vault_id=self.vault_id)
+
+    def decrypt(self, ciphertext, what):
+        try:
+            return to_text(self._vault.decrypt(ciphertext), errors='surrogate_or_strict')
+        except AnsibleError:
+            try:
+                envelope_id = to_text(parse_vaulttext_envelope(to_bytes(ciphertext))[3])
+            except AnsibleError:
+                envelope_id = 'unknown'
+            raise VaultVarsError(
+                "%s was encrypted with vault id '%s', which none of this run's vault secrets (vault ids: %s) "
+                "decrypts. Run with the --vault-id / --vault-password-file that encrypted it; the file was left "
+                "untouched." % (what, envelope_id, self._known_ids))
+
+
+# --- what to change ----------------------------------------------------------------------------------------------
+
+def wanted(values, state):
+    """Return (name -> plaintext to set, names to remove), as plain str."""
+    if state == 'present' and not isinstance(values, dict):
+        raise VaultVarsError('values must be a mapping of variable name to value when state=present')
+    if state == 'absent' and not isinstance(values, (dict, list)):
+        raise VaultVarsError('values must be a list of variable names or a mapping when state=absent')
+    for name in values:
+        if not isinstance(name, str) or not isidentifier(name):
+            raise VaultVarsError('%r is not a valid variable name' % (name,))
+    if state == 'absent':
+        return {}, ['%s' % name for name in values]
+    return dict(('%s' % name, plain_value(name, value)) for name, value in values.items()), []
+
+
+def plain_value(name, value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, EncryptedString)):
+        raise VaultVarsError('the value of %s must be a string or a number, not %s' % (name, type(value).__name__))
+    # '%s' builds a plain str: it drops ansible-core 2.19's data tags (which YAML cannot dump) and decrypts an
+    # EncryptedString handed through unchanged.
+    return '%s' % (value,)
+
+
+def plan(data, wanted_values, removed, vault, encrypt_file, path):
+    """Return (changes: name -> 'added' | 'value changed' | 'encrypted' | 'removed', the new mapping, the rendered
+    ``name: value`` entries to splice in)."""
+    changes = {}
+    new_data = dict(data)
+    entries = {}
+    for name, value in wanted_values.items():
+        # With encrypt=file a value is stored plain inside the encrypted file; !unsafe then keeps Ansible from
+        # templating a value that happens to contain template markers, as it never templates a !vault value.
+        unsafe = encrypt_file and any(marker in value for marker in TEMPLATE_MARKERS)
+        change = _change(data, name, value, vault, encrypt_file, unsafe, path)
+        if change is None:
+            continue  # same plaintext, stored as it should be: leave the ciphertext alone
+        changes[name] = change
+        if encrypt_file:
+            new_data[name] = Unsafe(value) if unsafe else value
+        else:
+            new_data[name] = Vaulted(to_text(vault.encrypt(value)))
+        entries[name] = dump({name: new_data[name]})
+    for name in removed:
+        if name in data:
+            changes[name] = 'removed'
+            del new_data[name]
+    return changes, new_data, entries
+
+
+def _change(data, name, value, vault, encrypt_file, unsafe, path):
+    if name not in data:
+        return 'added'
+    old = data[name]
+    if isinstance(old, Vaulted):
+        old_plain = vault.decrypt(old.ciphertext, 'The !vault value of %s in %s' % (name, path))
+    else:
+        old_plain = old if isinstance(old, str) else None
+    if old_plain != value:
+        return 'value changed'
+    if isinstance(old, Vaulted):
+        return None  # a !vault value is right in both modes
+    if not encrypt_file:
+        return 'encrypted'  # same plaintext, but it was stored in the clear
+    return None if isinstance(old, Unsafe) == unsafe else 'value changed'
+
+
+def diff(changes, path, encrypting_file):
+    """An Ansible diff that names variables and never shows a value."""
+    before = ''.join('%s (old value)\n' % n for n, c in changes.items() if c in ('value changed', 'encrypted'))
+    before += ''.join('%s (removed)\n' % n for n, c in changes.items() if c == 'removed')
+    after = ''.join('%s (%s)\n' % (n, c) for n, c in changes.items() if c != 'removed')
+    if encrypting_file:
+        after += '(whole file vault-encrypted)\n'
+    return dict(before=before, after=after, before_header=path, after_header=path)
+
+
+# --- files -------------------------------------------------------------------------------------------------------
+
+def parse_mode(mode):
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        return mode
+    if isinstance(mode, str) and 3 <= len(mode) <= 4 and all(c in '01234567' for c in mode):
+        return int(mode, 8)
+    raise VaultVarsError("mode must be an octal string such as '0600' (symbolic modes are not supported)")
+
+
+def read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+@contextlib.contextmanager
+def directory_lock(directory):
+    """One writer at a time in DIRECTORY (an exclusive flock on the directory itself)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def backup(path):
+    backup_path = '%s.%d.%s~' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S'))
+    # A hard link keeps the old file itself (same bytes, mode, owner): no copy, no moment with other permissions.
+    # The trailing ~ makes Ansible's group_vars/host_vars loading skip it.
+    try:
+        os.link(path, backup_path)
+    except OSError:  # a filesystem without hard links: copy through the same private temporary file
+        write_atomic(backup_path, read(path), stat.S_IMODE(os.stat(path).st_mode))
+    return backup_path
+
+
+def write_atomic(path, payload, mode):
+    directory, name = os.path.split(path)
+    # mkstemp creates the file 0600 (O_EXCL, in the same directory, hidden: vars loading skips dot files); fchmod
+    # sets the requested mode before the first byte is written.
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % name, suffix='.tmp')
+    try:
+        try:
+            os.fchmod(fd, mode)
+            if os.path.exists(path):  # keep the owner and group of the file we replace, where allowed
+                st = os.stat(path)
+                try:
+                    os.fchown(fd, st.st_uid, st.st_gid)
+                except OSError as e:
+                    if e.errno != errno.EPERM:
+                        raise
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
