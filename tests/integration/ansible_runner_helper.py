@@ -65,7 +65,8 @@ def ansible_env(extra_env=None):
 def run_playbook(playbook, *args, extra_env=None, check=True):
     """Run ``ansible-playbook PLAYBOOK ARGS...``; with ``check`` raise AssertionError (showing the output) if it
     fails. Returns the CompletedProcess (``stdout`` holds stdout and stderr)."""
-    if not os.path.isabs(playbook) and not os.path.exists(playbook):
+    is_collection_playbook = '/' not in playbook and not playbook.endswith(('.yml', '.yaml'))  # tokenops.oauth2.x
+    if not is_collection_playbook and not os.path.isabs(playbook) and not os.path.exists(playbook):
         playbook = os.path.join(PLAYBOOK_DIR, playbook)
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook] + list(args)
     proc = subprocess.run(command, env=ansible_env(extra_env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
