@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    configured_cache_dir, controller_client, resolve_profile)
+    configured_cache_dir, controller_client, refresh_token_store, resolve_profile)
 
 TASK_OPTIONS = dict(
     profile=dict(type='str'),
@@ -46,7 +46,7 @@ class ActionModule(ActionBase):
             profile = resolve_profile(task['profile'], task_vars, self._templar, args)
             warnings.extend(profile.warnings)
             if task['fetch_on'] == 'host':
-                return self._on_host(result, profile, task, task_vars)
+                return self._with_store(self._on_host(result, profile, task, task_vars), profile, task_vars)
             client = controller_client(profile, configured_cache_dir(task_vars), warnings.append)
             if task['state'] == 'absent':
                 revoked = client.revoke_held(check_mode=self._task.check_mode)
@@ -61,6 +61,14 @@ class ActionModule(ActionBase):
         # The result holds the token: censor what callbacks display (at any verbosity, in any callback) while
         # the registered variable keeps it, which is exactly what no_log on the result does.
         result['_ansible_no_log'] = True
+        return self._with_store(result, profile, task_vars)
+
+    @staticmethod
+    def _with_store(result, profile, task_vars):
+        """Say where the refresh token belongs, for the deliver role to write a rotated one back."""
+        store = refresh_token_store(profile, task_vars)
+        if store and result.get('refresh_token') and not result.get('failed'):
+            result['refresh_token_store'] = store
         return result
 
     def _on_host(self, result, profile, task, task_vars):

@@ -157,6 +157,14 @@ validation:
   returned: when O(validate=true)
   type: dict
   sample: {valid: true, method: validate_url, owner: test@test.com}
+refresh_token_store:
+  description:
+    - Where the refresh token belongs, the profile's O(refresh_token_vars_file) (made absolute against the
+      inventory directory) and O(refresh_token_var) (default C(vault_<profile>_refresh_token)).
+    - The C(tokenops.oauth2.deliver) role writes a rotated refresh token back there with M(tokenops.oauth2.vault_vars).
+  returned: when the profile sets O(refresh_token_vars_file) and the token has a refresh token
+  type: dict
+  sample: {path: /srv/inventory/group_vars/all/lockit_refresh_token.yml, var: vault_lockit_refresh_token}
 revoked:
   description: With O(state=absent), the kinds of token revoked.
   returned: when O(state=absent)

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible.errors import AnsibleError
 from ansible.plugins.loader import lookup_loader
@@ -75,6 +76,35 @@ def controller_client(profile, cache_dir, warn):
     if profile.get('cache'):
         cache = TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn)
     return TokenClient(profile, cache=cache, warn=warn)
+
+
+def inventory_directory(variables):
+    """The directory of the host's inventory (where relative vars file paths start), else the current one."""
+    if variables.get('inventory_dir'):
+        return variables['inventory_dir']
+    sources = variables.get('ansible_inventory_sources') or []
+    if sources and isinstance(sources[0], str) and os.path.exists(sources[0]):
+        return sources[0] if os.path.isdir(sources[0]) else os.path.dirname(os.path.abspath(sources[0]))
+    return os.getcwd()
+
+
+def default_refresh_token_var(profile_name):
+    """vault_<profile>_refresh_token, as the onboard playbook stores it."""
+    return 'vault_%s_refresh_token' % re.sub('[^A-Za-z0-9_]', '_', profile_name)
+
+
+def refresh_token_store(profile, variables):
+    """Where a rotated refresh token of ``profile`` goes back to (``path``, ``var``), or None when nowhere.
+
+    The onboard playbook stored the first refresh token there; writing each rotated one back keeps the next run
+    working when the controller cache is gone (a fresh AWX job container, a new controller).
+    """
+    path = profile.get('refresh_token_vars_file')
+    if not path:
+        return None
+    if not os.path.isabs(path):
+        path = os.path.join(inventory_directory(variables), path)
+    return dict(path=path, var=profile.get('refresh_token_var') or default_refresh_token_var(profile.name))
 
 
 def as_ansible_error(exc):

@@ -250,18 +250,17 @@ def test_interval_follows_the_lifetimes_and_warns(tmp_path):
     analyze = _systemd_analyze()
     site = Site(tmp_path)
     # An interval given as a time span. A profile whose tokens live less than a run's spacing gets a warning.
-    # Without forced renewal a run renews a token only within renew_before of its expiry: runs 16.5 min apart are
-    # too sparse for the default (60 s) and enough for a profile that renews 30 min before.
+    # Without forced renewal a run renews what would expire before the run after next: runs up to 16.5 min apart
+    # renew a token 33 min before it expires.
     run = site.install(oauth2_schedule_backend='systemd', oauth2_schedule_interval='15min',
                        oauth2_schedule_force_renewal=False,
-                       oauth2_schedule_token_lifetimes={'short': 600, 'api': 3600, 'wide': 3600},
-                       oauth2_profiles={'wide': {'renew_before': 1800}})
+                       oauth2_schedule_token_lifetimes={'short': 600, 'api': 3600})
     result = run.result
-    assert (result['interval'], result['randomized_delay']) == (900, 90) and len(result['warnings']) == 2, result
+    assert (result['interval'], result['randomized_delay']) == (900, 90) and len(result['warnings']) == 1, result
     assert "WARNING: the interval (900s) plus the randomized delay (90s) is not shorter than the lifetime of " \
            "profile short's tokens (600s)" in run.out
-    assert 'renews profile api only in the last 60s' in result['warnings'][0]
     assert 'oauth2_deliver_force=true' not in result['command']
+    assert 'oauth2_deliver_renew_before=1980' in result['command'], result['command']
     timespan = subprocess.run([analyze, 'timespan', '15min'], stdout=subprocess.PIPE, universal_newlines=True,
                               check=True).stdout
     assert re.search(r'μs: %d\b' % (900 * 10 ** 6), timespan), 'systemd reads 15min otherwise: ' + timespan

@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""plugin_utils.controller: where a profile's rotated refresh token is written back."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import refresh_token_store
+
+BASE = dict(token_url='https://idp.example/token', grant_type='refresh_token', client_id='app',
+            client_secret='s3cr3t', refresh_token='rt')
+
+
+def test_no_store_without_a_vars_file():
+    assert refresh_token_store(build_profile('app', BASE), {'inventory_dir': '/srv/inv'}) is None
+
+
+def test_relative_vars_file_is_under_the_inventory_directory_with_the_onboard_variable_name():
+    profile = build_profile('lockit-prod', dict(BASE, refresh_token_vars_file='group_vars/all/rt.yml'))
+    assert refresh_token_store(profile, {'inventory_dir': '/srv/inv'}) == dict(
+        path='/srv/inv/group_vars/all/rt.yml', var='vault_lockit_prod_refresh_token')
+
+
+def test_inventory_file_source_and_explicit_variable(tmp_path):
+    hosts = tmp_path / 'hosts.yml'
+    hosts.write_text('all: {}\n')
+    profile = build_profile('app', dict(BASE, refresh_token_vars_file='rt.yml', refresh_token_var='app_rt'))
+    assert refresh_token_store(profile, {'ansible_inventory_sources': [str(hosts)]}) == dict(
+        path=str(tmp_path / 'rt.yml'), var='app_rt')
+
+
+def test_absolute_vars_file_is_kept():
+    profile = build_profile('app', dict(BASE, refresh_token_vars_file='/etc/tokenops/rt.yml'))
+    assert refresh_token_store(profile, {'inventory_dir': '/srv/inv'})['path'] == '/etc/tokenops/rt.yml'
