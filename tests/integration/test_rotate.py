@@ -145,3 +145,43 @@ def test_failing_profile_does_not_stop_the_others_and_rotated_refresh_tokens_are
     assert again.returncode == 0, again.stdout
     assert env_values(lockit_env)['LOCKIT_TOKEN'] != lockit_token and env_values(broken_env)['BROKEN_TOKEN']
     assert read_vaulted_var(store, 'vault_lockit_refresh_token') not in (first_refresh_token, second_refresh_token)
+
+
+def test_two_rotations_at_once_never_interleave(tmp_path, quirks_server):
+    """The first run holds the lock while its token request is slow: a second run started meanwhile is refused
+    with a message naming the holder, and one told to wait runs after it; the file is whole throughout."""
+    import subprocess
+    import time
+    from ansible_runner_helper import ansible_env
+    client = quirks_server.clients['fault']
+    env_file = tmp_path / 'app.env'
+    lock = tmp_path / 'rotate.lock'
+    inventory = tmp_path / 'inventory.json'
+    inventory.write_text(json.dumps({'all': {
+        'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
+        'vars': {
+            'oauth2_profiles': {'app': dict(token_url='%s/fault/slow?delay=6' % quirks_server.url, timeout=30,
+                                            client_id=client['client_id'], client_secret=client['client_secret'])},
+            'oauth2_deliveries': [dict(profile='app', to='env_file', path=str(env_file),
+                                       vars=dict(APP_TOKEN='access_token', APP_TOKEN_EXPIRES_AT='expires_at'))],
+            'oauth2_rotate_lock': str(lock),
+        }}}))
+    env = {'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')}
+    args = ('-i', str(inventory), '-e', 'oauth2_force=true')
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'tokenops.oauth2.rotate'] + list(args)
+    first = subprocess.Popen(command, env=ansible_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             universal_newlines=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not lock.exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
+            time.sleep(0.05)
+        refused = run_playbook('tokenops.oauth2.rotate', *args, extra_env=env, check=False)
+        queued = run_playbook('tokenops.oauth2.rotate', *args, '-e', 'oauth2_rotate_wait=120', extra_env=env)
+    finally:
+        first_out = first.communicate(timeout=180)[0]
+    assert first.returncode == 0, first_out
+    assert refused.returncode != 0 and 'another run (pid %d) holds' % first.pid in refused.stdout, refused.stdout
+    assert 'changed=0' not in queued.stdout and not lock.exists()
+    values = env_values(env_file)
+    assert set(values) == {'APP_TOKEN', 'APP_TOKEN_EXPIRES_AT'} and all(values.values())
