@@ -128,7 +128,7 @@ def test_failing_profile_does_not_stop_the_others_and_rotated_refresh_tokens_are
     assert broken_env.read_text() == 'BROKEN_TOKEN=kept-as-it-was\n'
     assert 'good: renewed (expires ' in run.stdout and 'lockit: renewed (expires ' in run.stdout
     assert 'broken: FAILED, left as they were: localhost:%s' % broken_env in run.stdout
-    assert 'invalid_client' in run.stdout and '1 of 3 delivered profiles failed' in run.stdout
+    assert 'invalid_client' in run.stdout and '1 of 3 delivered profiles failed (the others were delivered)' in run.stdout
     assert not (tmp_path / 'rotate.lock').exists()
     # The server rotated the refresh token: the new one is in the vars file, and the old one is no longer there.
     second_refresh_token = read_vaulted_var(store, 'vault_lockit_refresh_token')
@@ -185,3 +185,29 @@ def test_two_rotations_at_once_never_interleave(tmp_path, quirks_server):
     assert 'changed=0' not in queued.stdout and not lock.exists()
     values = env_values(env_file)
     assert set(values) == {'APP_TOKEN', 'APP_TOKEN_EXPIRES_AT'} and all(values.values())
+
+
+def test_refresh_token_that_cannot_be_stored_fails_the_run_after_delivering(tmp_path, oidc_provider):
+    web = oidc_provider.clients['web']
+    refresh_token = onboarded_refresh_token(oidc_provider)
+    env_file = tmp_path / 'lockit.env'
+    inventory = tmp_path / 'inventory.json'
+    inventory.write_text(json.dumps({'all': {
+        'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
+        'vars': {
+            'oauth2_profiles': {'lockit': dict(
+                token_url=oidc_provider.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
+                client_secret=web['client_secret'], refresh_token=refresh_token,
+                refresh_token_vars_file=str(tmp_path / 'no-such-dir' / 'rt.yml'))},
+            'oauth2_deliveries': [dict(profile='lockit', to='env_file', path=str(env_file),
+                                       vars=dict(LOCKIT_TOKEN='access_token'))],
+            'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
+        }}}))
+    password_file = tmp_path / 'vault-pass'
+    password_file.write_text(VAULT_PASSWORD)
+    run = run_playbook('tokenops.oauth2.rotate', '-i', str(inventory), '--vault-password-file', str(password_file),
+                       extra_env={'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')}, check=False)
+    assert run.returncode != 0 and env_values(env_file)['LOCKIT_TOKEN'], run.stdout
+    assert ('lockit: delivered (expires ' in run.stdout and 'FAILED: the rotated refresh token could not be written back '
+            'to %s' % (tmp_path / 'no-such-dir' / 'rt.yml') in run.stdout), run.stdout
+    assert refresh_token not in run.stdout and env_values(env_file)['LOCKIT_TOKEN'] not in run.stdout
