@@ -74,3 +74,13 @@ def run_playbook(playbook, *args, extra_env=None, check=True):
     if check and proc.returncode != 0:
         raise AssertionError('%s exited %d:\n%s' % (' '.join(command), proc.returncode, proc.stdout))
     return proc
+
+
+def local_inventory(path, **variables):
+    """Write a JSON inventory of localhost (local connection, this Python) with ``variables`` for group all, such as
+    oauth2_profiles and oauth2_deliveries; return its path as a string, for ``-i``."""
+    import json
+    with open(str(path), 'w') as handle:
+        json.dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
+                           'vars': variables}}, handle)
+    return str(path)

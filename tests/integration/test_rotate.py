@@ -9,28 +9,13 @@ import json
 import os
 import sys
 
-from ansible_runner_helper import run_playbook
-
-
-def env_values(path):
-    return dict(line.split('=', 1) for line in path.read_text().splitlines() if '=' in line)
+from ansible_runner_helper import local_inventory, run_playbook
+from rotate_helper import app_rotation, env_values
 
 
 def test_rotate_renews_only_when_forced_or_due(tmp_path, oidc_provider):
-    client = oidc_provider.clients['cc_basic']
-    env_file = tmp_path / 'app.env'
-    inventory = tmp_path / 'inventory.json'
-    inventory.write_text(json.dumps({'all': {
-        'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
-        'vars': {
-            'oauth2_profiles': {'app': dict(token_url=oidc_provider.url + '/token', client_id=client['client_id'],
-                                            client_secret=client['client_secret'], scope='api:read',
-                                            resource='urn:tokenops:api')},
-            'oauth2_deliveries': [dict(profile='app', to='env_file', path=str(env_file),
-                                       vars=dict(APP_TOKEN='access_token', APP_TOKEN_EXPIRES_AT='expires_at'))],
-            'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
-        }}}))
-    env = {'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')}
+    inventory, env_file, env = app_rotation(tmp_path, oidc_provider.url + '/token', oidc_provider.clients['cc_basic'],
+                                            scope='api:read', resource='urn:tokenops:api')
     args = ('-i', str(inventory))
     first = run_playbook('tokenops.oauth2.rotate', *args, extra_env=env)
     token = env_values(env_file)['APP_TOKEN']
@@ -113,12 +98,11 @@ def test_failing_profile_does_not_stop_the_others_and_rotated_refresh_tokens_are
         ],
         'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
     }))
-    (inventory_dir / 'hosts.yml').write_text(json.dumps({'all': {'hosts': {'localhost': {
-        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}))
+    hosts = local_inventory(inventory_dir / 'hosts.json')
     password_file = tmp_path / 'vault-pass'
     password_file.write_text(VAULT_PASSWORD)
     env = {'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')}
-    args = ('-i', str(inventory_dir / 'hosts.yml'), '--vault-password-file', str(password_file), '-vvvv')
+    args = ('-i', hosts, '--vault-password-file', str(password_file), '-vvvv')
 
     run = run_playbook('tokenops.oauth2.rotate', *args, extra_env=env, check=False)
     assert run.returncode != 0, run.stdout
@@ -153,20 +137,9 @@ def test_two_rotations_at_once_never_interleave(tmp_path, quirks_server):
     import subprocess
     import time
     from ansible_runner_helper import ansible_env
-    client = quirks_server.clients['fault']
-    env_file = tmp_path / 'app.env'
+    inventory, env_file, env = app_rotation(tmp_path, '%s/fault/slow?delay=6' % quirks_server.url,
+                                            quirks_server.clients['fault'], timeout=30)
     lock = tmp_path / 'rotate.lock'
-    inventory = tmp_path / 'inventory.json'
-    inventory.write_text(json.dumps({'all': {
-        'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
-        'vars': {
-            'oauth2_profiles': {'app': dict(token_url='%s/fault/slow?delay=6' % quirks_server.url, timeout=30,
-                                            client_id=client['client_id'], client_secret=client['client_secret'])},
-            'oauth2_deliveries': [dict(profile='app', to='env_file', path=str(env_file),
-                                       vars=dict(APP_TOKEN='access_token', APP_TOKEN_EXPIRES_AT='expires_at'))],
-            'oauth2_rotate_lock': str(lock),
-        }}}))
-    env = {'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')}
     args = ('-i', str(inventory), '-e', 'oauth2_force=true')
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'tokenops.oauth2.rotate'] + list(args)
     first = subprocess.Popen(command, env=ansible_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -191,18 +164,15 @@ def test_refresh_token_that_cannot_be_stored_fails_the_run_after_delivering(tmp_
     web = oidc_provider.clients['web']
     refresh_token = onboarded_refresh_token(oidc_provider)
     env_file = tmp_path / 'lockit.env'
-    inventory = tmp_path / 'inventory.json'
-    inventory.write_text(json.dumps({'all': {
-        'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
-        'vars': {
-            'oauth2_profiles': {'lockit': dict(
-                token_url=oidc_provider.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
-                client_secret=web['client_secret'], refresh_token=refresh_token,
-                refresh_token_vars_file=str(tmp_path / 'no-such-dir' / 'rt.yml'))},
-            'oauth2_deliveries': [dict(profile='lockit', to='env_file', path=str(env_file),
-                                       vars=dict(LOCKIT_TOKEN='access_token'))],
-            'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
-        }}}))
+    inventory = local_inventory(tmp_path / 'inventory.json', **{
+        'oauth2_profiles': {'lockit': dict(
+            token_url=oidc_provider.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
+            client_secret=web['client_secret'], refresh_token=refresh_token,
+            refresh_token_vars_file=str(tmp_path / 'no-such-dir' / 'rt.yml'))},
+        'oauth2_deliveries': [dict(profile='lockit', to='env_file', path=str(env_file),
+                                   vars=dict(LOCKIT_TOKEN='access_token'))],
+        'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
+    })
     password_file = tmp_path / 'vault-pass'
     password_file.write_text(VAULT_PASSWORD)
     run = run_playbook('tokenops.oauth2.rotate', '-i', str(inventory), '--vault-password-file', str(password_file),

@@ -8,10 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import json
 import os
 import stat
-import sys
 import threading
 import time
 
@@ -19,6 +17,7 @@ import pytest
 import requests
 
 from ansible_runner_helper import run_playbook
+from rotate_helper import app_rotation
 
 from tests.servers.launch import start
 
@@ -87,20 +86,8 @@ class Consumer(threading.Thread):
 
 def test_consumer_never_holds_an_expired_token_longer_than_the_renew_window(tmp_path, short_lived_tokens):
     server = short_lived_tokens
-    client = server.clients['cc_basic']
-    env_file = tmp_path / 'app.env'
-    inventory = tmp_path / 'inventory.json'
-    inventory.write_text(json.dumps({'all': {
-        'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
-        'vars': {
-            'oauth2_profiles': {'app': dict(token_url=server.url + '/token', client_id=client['client_id'],
-                                            client_secret=client['client_secret'], scope='api:read',
-                                            resource='urn:tokenops:api')},
-            'oauth2_deliveries': [dict(profile='app', to='env_file', path=str(env_file),
-                                       vars=dict(APP_TOKEN='access_token', APP_TOKEN_EXPIRES_AT='expires_at'))],
-            'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
-        }}}))
-    env = {'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')}
+    inventory, env_file, env = app_rotation(tmp_path, server.url + '/token', server.clients['cc_basic'],
+                                            scope='api:read', resource='urn:tokenops:api')
     args = ('-i', str(inventory), '-e', 'oauth2_deliver_renew_before=%d' % RENEW_BEFORE)
 
     run_playbook('tokenops.oauth2.rotate', *args, extra_env=env)
