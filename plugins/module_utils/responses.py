@@ -15,6 +15,7 @@ from ansible.module_utils.six import string_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import redact
 from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
 
 # A lifetime beyond this is a server bug (milliseconds sent as seconds, say), not a token to cache for years.
@@ -43,12 +44,6 @@ ERROR_HINTS = {
 }
 
 
-def redact(text, secrets):
-    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, '********')
-    return text
-
-
 def excerpt(text, secrets):
     """A short, single-line, tag-free and secret-free excerpt of a body, for an error message."""
     plain = re.sub(r'<(script|style)\b.*?</\1>', ' ', text or '', flags=re.S | re.I)
@@ -75,7 +70,7 @@ def _load_json(response):
 
 def error_from_response(response, profile, what='token request'):
     """A TokenEndpointError for an answer that is not a token, with the server's own words first."""
-    secrets = profile.secret_values()
+    secrets = profile.secret_values() + list(getattr(response, 'sent_secrets', ()))
     body = _load_json(response)
     common = dict(profile=profile.name, url=response.url, status=response.status)
     if 300 <= response.status < 400:

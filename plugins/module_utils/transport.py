@@ -14,12 +14,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 import time
 import traceback
 
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TransportError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import sent_secrets
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -41,11 +43,13 @@ BACKOFF_MAX = 10.0
 class HttpResponse(object):
     """What the engine needs of an answer, independent of the HTTP library."""
 
-    def __init__(self, url, status, headers, text):
+    def __init__(self, url, status, headers, text, sent_secrets=()):
         self.url = url
         self.status = status
         self.headers = headers
         self.text = text
+        # What the request carried that must not show in a message quoting this answer (redaction.py).
+        self.sent_secrets = list(sent_secrets)
 
     @property
     def content_type(self):
@@ -143,7 +147,8 @@ class Transport(object):
                 answer = session.request(
                     method, url, timeout=timeout, allow_redirects=False,
                     proxies=requests.utils.get_environ_proxies(url), **kwargs)
-                return HttpResponse(url, answer.status_code, answer.headers, answer.text)
+                return HttpResponse(url, answer.status_code, answer.headers, answer.text,
+                                    sent_secrets(kwargs.get('data'), kwargs.get('headers')))
         except requests.exceptions.RequestException as exc:
             raise self._explain(exc, url)
 
@@ -154,9 +159,20 @@ class Transport(object):
         name = type(cause).__name__
         common = dict(profile=profile.name, url=url)
         if isinstance(exc, requests.exceptions.SSLError) or 'SSL' in name or 'Certificate' in name:
-            return TransportError('TLS verification failed: %s' % _reason(cause), hint=(
-                'set ca_path to the CA bundle that signed the server certificate '
-                '(validate_certs: false only for a test server)'), **common)
+            # ssl.SSLCertVerificationError says why in verify_message ("unable to get local issuer certificate",
+            # "IP address mismatch, ..."); other SSL errors only have OpenSSL's text.
+            why = getattr(cause, 'verify_message', None)
+            if why:
+                what = 'the server certificate did not verify (%s)' % why.rstrip('.')
+            else:
+                what = _reason(cause)
+            if profile.get('ca_path'):
+                hint = ('ca_path %s does not hold the CA that signed the server certificate, or the certificate '
+                        'does not name this host: check both' % profile['ca_path'])
+            else:
+                hint = 'set ca_path to the CA bundle that signed the server certificate'
+            return TransportError('TLS verification failed: %s' % what, hint=(
+                hint + ' (validate_certs: false only for a test server)'), **common)
         if isinstance(exc, requests.exceptions.Timeout) or 'Timeout' in name:
             return TransportError('no answer within timeout=%ss' % profile['timeout'], hint=(
                 'check that the server is up and answering, or raise timeout'), **common)
@@ -190,4 +206,5 @@ def _reason(exc):
     for marker in ('Failed to establish a new connection: ', 'Caused by '):
         if marker in text:
             text = text.split(marker, 1)[1]
+    text = re.sub(r'\s*\(_ssl\.c:\d+\)', '', text)  # OpenSSL's source line: noise, and its ")" would be stripped
     return text.strip('()\'" ')[:300]

@@ -6,6 +6,8 @@
 
 Kinds: ``oidc_provider`` and ``oauth2_server`` (node; need ``npm ci`` at the repo root), ``authlib`` and
 ``quirks`` (this Python). Keyword options are passed to the server as its CONFIG_JSON argument.
+``quirks`` serves HTTPS when given ``tls_cert`` and ``tls_key`` (PEM paths); pass ``tls_ca`` (the CA file that
+signed the certificate) too, so that the launcher's own requests (``/_clients``, ``stats()``) verify it.
 Each server binds port 0 and reports the port the OS gave it (``READY <port>``), so there is no
 race between choosing a free port and binding it.
 """
@@ -47,25 +49,26 @@ class ServerStartError(RuntimeError):
 class RunningServer:
     """A started server: ``url``, ``pid``, ``kind``, ``clients``, ``users``, ``info`` (its GET /_clients)."""
 
-    def __init__(self, kind, process, port, log_path):
+    def __init__(self, kind, process, port, log_path, tls_ca=None):
         self.kind = kind
         self.process = process
         self.pid = process.pid
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if tls_ca else 'http'}://127.0.0.1:{port}"
+        self.verify = tls_ca or True  # what requests should verify this server's certificate with
         self._log_path = log_path
         self.info, self.clients, self.users = {}, {}, {}
 
     def load_info(self):
-        self.info = requests.get(self.url + "/_clients", timeout=5).json()
+        self.info = requests.get(self.url + "/_clients", timeout=5, verify=self.verify).json()
         self.clients = self.info.get("clients", {})
         self.users = self.info.get("users", {})
 
     def stats(self):
-        return requests.get(self.url + "/_stats", timeout=5).json()
+        return requests.get(self.url + "/_stats", timeout=5, verify=self.verify).json()
 
     def reset_stats(self):
-        return requests.post(self.url + "/_stats/reset", timeout=5).json()
+        return requests.post(self.url + "/_stats/reset", timeout=5, verify=self.verify).json()
 
     def stderr(self):
         with open(self._log_path, encoding="utf-8", errors="replace") as f:
@@ -116,8 +119,11 @@ def _command(kind, port, options):
 def start(kind, timeout=15, port=0, **options):
     """Start a server of ``kind`` and wait until it is listening. Returns a RunningServer.
 
-    ``port=0`` lets the OS choose a free port; ``options`` become the server's JSON config.
+    ``port=0`` lets the OS choose a free port; ``options`` become the server's JSON config. With ``tls_cert``
+    (quirks only) the server speaks HTTPS and ``tls_ca`` is required: ``server.url`` is then ``https://...``.
     """
+    if options.get("tls_cert") and (kind != "quirks" or not options.get("tls_ca")):
+        raise ValueError("tls_cert is supported by the quirks server only, and needs tls_ca (the signing CA file)")
     cmd = _command(kind, port, options)
     fd, base = tempfile.mkstemp(prefix=f"oauth-{kind}-")
     os.close(fd)
@@ -147,7 +153,7 @@ def start(kind, timeout=15, port=0, **options):
             raise ServerStartError(f"{kind} server {why} before READY: {' '.join(cmd)}\n--- stderr ---\n{stderr}")
         else:
             time.sleep(0.02)
-    server = RunningServer(kind, process, ready_port, err_path)
+    server = RunningServer(kind, process, ready_port, err_path, tls_ca=options.get("tls_ca") if options.get("tls_cert") else None)
     _RUNNING.add(server)
     try:
         server.load_info()

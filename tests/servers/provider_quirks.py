@@ -4,7 +4,8 @@
 
 PORT (argv or $PORT, default 0 = any free port). CONFIG_JSON (argv or $QUIRKS_CONFIG) may override the
 token lifetimes: harbor_expires_in (300), depotfinity_expires_in (3600), breakout_expires_in (42961),
-lockit_expires_in (604800). Prints ``READY <port>`` on stdout once listening.
+lockit_expires_in (604800). With tls_cert and tls_key (PEM file paths; the certificate file may hold the chain)
+it serves HTTPS instead of HTTP. Prints ``READY <port>`` on stdout once listening.
 
 Responses follow the provider documents byte for byte where they show them (key order, compact JSON,
 lowercase "bearer" for Spring, HTTP 403 for every DepotFinity error). The full path list is in
@@ -16,6 +17,7 @@ import hashlib
 import json
 import os
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -549,6 +551,12 @@ def main():
     CONFIG.update(json.loads(sys.argv[2] if len(sys.argv) > 2 else os.environ.get("QUIRKS_CONFIG", "{}")))
     httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     httpd.daemon_threads = True
+    if CONFIG.get("tls_cert"):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(CONFIG["tls_cert"], CONFIG.get("tls_key"))
+        # The handshake happens in the request's thread (on its first read), so a client that rejects the
+        # certificate, or never speaks, cannot hold up the accept loop.
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
     exit_with_parent()
     print(f"READY {httpd.server_address[1]}", flush=True)
     httpd.serve_forever()
