@@ -23,7 +23,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import (
     VarsFileError, load_mapping, render, utf8)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import (
-    RunVault, VaultVarsError, backup, diff, directory_lock, parse_mode, plan, read, wanted, write_atomic)
+    RunVault, VaultVarsError, backup, diff, directory_lock, parse_mode, plan, read, remove_stale_temporaries, wanted,
+    write_atomic)
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
@@ -107,6 +108,7 @@ class ActionModule(ActionBase):
                     payload = vault.encrypt(payload)
                 if exists and params['backup']:
                     out['backup_file'] = backup(path)
+                remove_stale_temporaries(path)
                 write_atomic(path, payload, mode)
             else:
                 os.chmod(path, mode)

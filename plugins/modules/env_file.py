@@ -132,6 +132,7 @@ backup_file:
 
 import contextlib
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
@@ -163,6 +164,7 @@ def _write(module, path, text):
     directory = os.path.dirname(path) or '.'
     # The temporary file is 0600 from its creation (O_EXCL: never an existing file, never a symlink's target);
     # owner, group and a wider mode are applied only once the whole file is in place.
+    _remove_stale_tempfiles(directory, os.path.basename(path))
     fd, tmp = _create_private_tempfile(directory, os.path.basename(path))
     module.add_cleanup_file(tmp)
     try:
@@ -185,6 +187,27 @@ def _private_umask():
         yield
     finally:
         os.umask(old_umask)
+
+
+def _remove_stale_tempfiles(directory, basename):
+    """Remove the temporary files of writers that died before their rename (a killed run): they may hold part of
+    a token. A temporary file names its writer's pid; one whose process is alive is left alone."""
+    pattern = re.compile(r'^\.%s\.(\d+)\.\d+\.tmp$' % re.escape(basename))
+    for name in os.listdir(directory):
+        match = pattern.match(name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # the writer is alive (or someone else's process: PermissionError below)
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            pass  # another writer cleaned it up first
 
 
 def _create_private_tempfile(directory, basename):

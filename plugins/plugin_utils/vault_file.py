@@ -18,6 +18,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import stat
 import tempfile
 import time
@@ -189,6 +190,19 @@ def backup(path):
     except OSError:  # a filesystem without hard links: copy through the same private temporary file
         write_atomic(backup_path, read(path), stat.S_IMODE(os.stat(path).st_mode))
     return backup_path
+
+
+def remove_stale_temporaries(path):
+    """Remove the temporary files that writers killed before their rename left beside PATH (they may hold part of
+    the new file). Call it under directory_lock: every writer holds that lock, so what is found then is stale."""
+    directory, name = os.path.split(path)
+    pattern = re.compile(r'^\.%s\.[a-z0-9_]{8}\.tmp$' % re.escape(name))  # write_atomic's mkstemp names
+    for entry in os.listdir(directory or '.'):
+        if pattern.match(entry):
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except FileNotFoundError:
+                pass
 
 
 def write_atomic(path, payload, mode):

@@ -178,6 +178,6 @@ def test_refresh_token_that_cannot_be_stored_fails_the_run_after_delivering(tmp_
     run = run_playbook('tokenops.oauth2.rotate', '-i', str(inventory), '--vault-password-file', str(password_file),
                        extra_env={'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')}, check=False)
     assert run.returncode != 0 and env_values(env_file)['LOCKIT_TOKEN'], run.stdout
-    assert ('lockit: delivered (expires ' in run.stdout and 'FAILED: the rotated refresh token could not be written back '
+    assert ('lockit: renewed (expires ' in run.stdout and 'FAILED: the rotated refresh token could not be written back '
             'to %s' % (tmp_path / 'no-such-dir' / 'rt.yml') in run.stdout), run.stdout
     assert refresh_token not in run.stdout and env_values(env_file)['LOCKIT_TOKEN'] not in run.stdout

@@ -192,3 +192,18 @@ def test_writes_through_a_symlink_to_its_target(tmp_path, capsys):
     link.symlink_to(target)
     run(capsys, path=str(link), values=dict(A='2'))
     assert link.is_symlink() and target.read_text() == 'A=2\n'
+
+
+def test_a_write_removes_what_dead_writers_left_and_spares_live_ones(tmp_path, capsys):
+    import subprocess
+    dead = subprocess.Popen(['true'])
+    dead.wait()
+    target = tmp_path / 'app.env'
+    stale = tmp_path / ('.app.env.%d.0.tmp' % dead.pid)
+    live = tmp_path / ('.app.env.%d.0.tmp' % os.getppid())
+    other = tmp_path / ('.other.env.%d.0.tmp' % dead.pid)
+    for path in (stale, live, other):
+        path.write_text('APP_TOKEN=par')
+    run(capsys, path=str(target), values={'APP_TOKEN': 'whole'})
+    assert not stale.exists() and live.exists() and other.exists()
+    assert target.read_text() == 'APP_TOKEN=whole\n'

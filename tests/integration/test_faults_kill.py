@@ -1,0 +1,293 @@
+# -*- coding: utf-8 -*-
+"""SIGKILL in the middle of a delivery, then a rerun, through real ansible-playbook runs of the rotate playbook
+(`ansible-playbook tokenops.oauth2.rotate -e oauth2_force=true`) over three local hosts against oidc_provider.
+
+Each run is killed (SIGKILL to every process of the run: ansible-playbook, its workers, the modules they run) at a
+different point of its course, spread over the duration of a complete run, plus at the first temporary file of a
+rewrite (the first delivery and a later one). After every kill, every destination (two padded env files per host and
+a vault-encrypted vars file on the controller) holds either the complete content it had before the run or a complete
+new one, never a part, with mode 0600 (a temporary file a kill left behind is 0600 too); then a run without a kill
+succeeds, which also shows that the run lock of the killed run (tokenops.oauth2.run_lock records the ansible-playbook
+pid) is taken over and that the token cache is still usable.
+
+Killing the process group is not enough: ansible-core's workers call setsid() (executor/process/worker.py), so they
+and their modules would outlive the group and finish their writes after the check. Every process of a run carries
+a marker in its environment instead; the run is frozen (SIGSTOP, until no process of it is left running, so none can
+fork or write any more) and then killed (SIGKILL), which is a SIGKILL of the whole run at one moment.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from ansible_runner_helper import REPO_ROOT, ansible_env
+
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+MARKER = 'TOKENOPS_FAULTS_KILL_RUN'  # in the environment of every process of a run
+HOSTS = ('h1', 'h2', 'h3')
+VAULT_PASSWORD = 'faults-kill-vault-pw-2718'
+# Lines that are not the module's own; a rewrite keeps them all. A few hundred kB make each rewrite (write, fsync,
+# rename) last long enough for some kills to land inside one.
+PADDING_LINE = '# operator notes, kept by every rewrite: %06d ..................................................\n'
+PADDING_LINES = 30000
+ENV_FILES = {
+    'app.env': ('APP_TOKEN', 'APP_TOKEN_EXPIRES_AT'),
+    'api.env': ('API_TOKEN', 'API_AUTHORIZATION', 'API_TOKEN_EXPIRES_IN'),
+}
+VAULT_KEYS = ('api_access_token', 'api_token_expires_at')
+# Where in a complete run the kills land, as fractions of its duration.
+KILL_POINTS = (0.2, 0.4, 0.5, 0.6, 0.75)
+
+
+class Site:
+    """The inventory, the destinations and the runs."""
+
+    def __init__(self, root, oidc):
+        self.root = root
+        self.password_file = root / 'vault-pass'
+        self.password_file.write_text(VAULT_PASSWORD + '\n')
+        self.vars_file = root / 'controller' / 'api_token.yml'
+        self.vars_file.parent.mkdir()
+        self.lock = root / 'rotate.lock'
+        self.inventory = root / 'inventory.json'
+        cc, post = oidc.clients['cc_basic'], oidc.clients['cc_post']
+        profiles = dict(
+            app=dict(token_url=oidc.url + '/token', client_id=cc['client_id'], client_secret=cc['client_secret'],
+                     scope='api:read', resource='urn:tokenops:api'),
+            api=dict(token_url=oidc.url + '/token', client_id=post['client_id'], client_secret=post['client_secret'],
+                     client_auth='client_secret_post', scope='api:read', resource='urn:tokenops:api'),
+        )
+        deliveries = [
+            dict(profile='app', to='env_file', path='{{ deliver_dir }}/app.env',
+                 vars=dict(APP_TOKEN='access_token', APP_TOKEN_EXPIRES_AT='expires_at')),
+            dict(profile='api', to='env_file', path='{{ deliver_dir }}/api.env',
+                 vars=dict(API_TOKEN='access_token', API_AUTHORIZATION='header', API_TOKEN_EXPIRES_IN='expires_in')),
+            dict(profile='api', to='vault_vars', path=str(self.vars_file),
+                 vars=dict(api_access_token='access_token', api_token_expires_at='expires_at')),
+        ]
+        hosts = {}
+        for host in HOSTS:
+            (root / host).mkdir()
+            hosts[host] = dict(ansible_connection='local', ansible_python_interpreter=sys.executable,
+                               deliver_dir=str(root / host))
+            for name in ENV_FILES:
+                # Lines of the operator's own; the module adds its keys below them on the first run.
+                (root / host / name).write_text(''.join(PADDING_LINE % i for i in range(PADDING_LINES)))
+                os.chmod(str(root / host / name), 0o600)
+        self.inventory.write_text(json.dumps({'all': {'hosts': hosts, 'vars': dict(
+            oauth2_profiles=profiles, oauth2_deliveries=deliveries, oauth2_rotate_lock=str(self.lock))}}))
+        self.runs = 0
+        self.tags = []
+
+    def destinations(self):
+        return [self.root / host / name for host in HOSTS for name in ENV_FILES] + [self.vars_file]
+
+    def start(self):
+        """Start a forced rotation whose processes carry a marker of their own (its output in run-NN.log);
+        return (Popen, marker, log)."""
+        self.runs += 1
+        log = self.root / ('run-%02d.log' % self.runs)
+        tag = '%d-%d-%d' % (os.getpid(), id(self), self.runs)
+        self.tags.append(tag)
+        env = ansible_env({'TOKENOPS_OAUTH2_CACHE_DIR': str(self.root / 'cache'), MARKER: tag})
+        command = [ANSIBLE_PLAYBOOK, 'tokenops.oauth2.rotate', '-i', str(self.inventory), '-e', 'oauth2_force=true',
+                   '--vault-password-file', str(self.password_file)]
+        with open(str(log), 'w') as handle:
+            proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=handle,
+                                    stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True)
+        return proc, tag, log
+
+    def run(self):
+        """A complete run that must succeed; returns its duration in seconds."""
+        started = time.monotonic()
+        proc, tag, log = self.start()
+        try:
+            proc.wait(timeout=600)
+        finally:
+            kill_run(proc, tag)
+        out = log.read_text()
+        assert proc.returncode == 0, out[-8000:]
+        assert 'Traceback' not in out and ' failed=0 ' in out, out[-8000:]
+        return time.monotonic() - started
+
+
+def processes_of(tag):
+    """{pid: state} of the processes, zombies excepted, whose environment holds MARKER=TAG."""
+    needle = ('\0%s=%s\0' % (MARKER, tag)).encode()
+    found = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/environ' % entry, 'rb') as handle:
+                if needle not in b'\0' + handle.read():
+                    continue
+            with open('/proc/%s/stat' % entry) as handle:
+                state = handle.read().rsplit(')', 1)[1].split()[0]
+        except (IOError, OSError):
+            continue  # gone meanwhile
+        if state not in ('Z', 'X'):
+            found[int(entry)] = state
+    return found
+
+
+def signal_quietly(pid, number):
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def kill_run(proc, tag):
+    """Freeze every process of the run (SIGSTOP until none is left running), SIGKILL them all, and wait until they
+    are gone."""
+    stopped = set()
+    while True:
+        pids = set(processes_of(tag)) - stopped
+        if not pids:
+            break
+        for pid in pids:
+            signal_quietly(pid, signal.SIGSTOP)
+        stopped |= pids
+    for pid in stopped:
+        signal_quietly(pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while processes_of(tag):
+        assert time.monotonic() < deadline, 'processes of the killed run are still alive: %s' % processes_of(tag)
+        time.sleep(0.05)
+
+
+def vault_values(text):
+    from ansible.parsing.vault import VaultLib, VaultSecret
+    vault = VaultLib([('default', VaultSecret(VAULT_PASSWORD.encode()))])
+
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_constructor('!vault', lambda loader, node: vault.decrypt(loader.construct_scalar(node)).decode())
+    return yaml.load(text, Loader=Loader)
+
+
+def complete(path, data):
+    """Whether DATA is a complete file for PATH: every key with a non-empty value (and every padding line)."""
+    text = data.decode('utf-8')
+    if path.name in ENV_FILES:
+        padding = ''.join(PADDING_LINE % i for i in range(PADDING_LINES))
+        if not text.startswith(padding) or not text.endswith('\n'):
+            return False
+        values = dict(line.split('=', 1) for line in text[len(padding):].splitlines())
+        return sorted(values) == sorted(ENV_FILES[path.name]) and all(values.values())
+    values = vault_values(text)
+    return isinstance(values, dict) and sorted(values) == sorted(VAULT_KEYS) and all(values.values())
+
+
+def snapshot(site):
+    return dict((path, path.read_bytes() if path.exists() else None) for path in site.destinations())
+
+
+def check_after_kill(site, before, when):
+    """Every destination holds what it held before the run, or a complete new content; mode 0600."""
+    states = []
+    for path in site.destinations():
+        old = before[path]
+        if not path.exists():
+            assert old is None, '%s: %s vanished' % (when, path)
+            states.append('absent')
+            continue
+        data = path.read_bytes()
+        mode = stat.S_IMODE(os.stat(str(path)).st_mode)
+        assert mode == 0o600, '%s: %s has mode %o' % (when, path, mode)
+        if data == old:
+            states.append('old')
+        else:
+            assert complete(path, data), '%s: %s is neither its previous content nor a complete new one:\n%s' % (
+                when, path, data[-600:].decode('utf-8', 'replace'))
+            states.append('new')
+    return states
+
+
+def leftovers(site):
+    """Temporary files beside the destinations (a killed rename leaves its temporary file behind)."""
+    found = []
+    for directory in [site.root / host for host in HOSTS] + [site.vars_file.parent]:
+        found += [str(directory / n) for n in os.listdir(str(directory)) if n.endswith('.tmp')]
+    return found
+
+
+@pytest.fixture
+def site(tmp_path, oidc_provider):
+    created = Site(tmp_path, oidc_provider)
+    yield created
+    for tag in created.tags:  # whatever a failed assertion left running
+        for pid in processes_of(tag):
+            signal_quietly(pid, signal.SIGKILL)
+
+
+def kill_at(site, proc, tag, delay, patience):
+    """Wait DELAY seconds (None: until the first temporary file of a rewrite shows up), then SIGKILL the run.
+    Returns whether the run was still going when it was killed."""
+    if delay is None:
+        # As soon as a rewrite has created its temporary file: the write, fsync or rename is under way.
+        deadline = time.monotonic() + patience
+        while not leftovers(site) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+    else:
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            pass
+    running = proc.poll() is None
+    kill_run(proc, tag)
+    return running
+
+
+def test_sigkill_mid_delivery_leaves_old_or_new_files_and_a_rerun_succeeds(site):
+    before = snapshot(site)  # the env files hold only the operator's lines; the vars file does not exist yet
+    kills = [('first delivery, at its first temporary file', None)]
+    duration = None
+    landed, locks_left = [], []
+    while kills:
+        when, delay = kills.pop(0)
+        proc, tag = site.start()[:2]
+        running = kill_at(site, proc, tag, delay, patience=600 if duration is None else 3 * duration + 60)
+        if running:
+            landed.append(when)
+        if site.lock.exists():
+            # The killed run still "holds" the lock: the rerun must see that its holder is dead and take it over.
+            assert site.lock.read_text().strip() == str(proc.pid), when
+            locks_left.append(when)
+        states = check_after_kill(site, before, when)
+        stale = leftovers(site)
+        for path in stale:  # a kill between creating and renaming it: it may hold a token, so it must be private
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, '%s: %s' % (when, path)
+        print('%s: killed=%s, files %s, temporary files left %d' % (when, running, ' '.join(states), len(stale)))
+
+        # The rerun takes over the dead run's lock, renews, and leaves every file complete and private.
+        took = site.run()
+        assert not site.lock.exists()
+        # A completed write removes what killed writers left beside its file.
+        assert leftovers(site) == [], '%s: the rerun left temporary files: %s' % (when, leftovers(site))
+        before = snapshot(site)
+        for path, data in before.items():
+            assert complete(path, data), '%s: after the rerun, %s is incomplete' % (when, path)
+            assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600, '%s: %s' % (when, path)
+        if duration is None:
+            # How long a complete run lasts here and now places the following kills.
+            duration = took
+            print('a complete run: %.1f s' % duration)
+            kills += [('at %d%% of a run' % (fraction * 100), fraction * duration) for fraction in KILL_POINTS]
+            kills.append(('at the first temporary file', None))
+
+    assert landed, 'no kill landed before its run ended (runs took about %.1f s)' % duration
+    assert locks_left, 'no kill left the run lock behind, so no rerun had to take it over'
