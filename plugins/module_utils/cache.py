@@ -73,12 +73,17 @@ class TokenCache(object):
         self._ensure_directory()
 
     def _ensure_directory(self):
+        hint = 'set cache_dir to a writable directory, or cache: false'
         try:
             os.makedirs(self.directory, mode=0o700)
+        except ValueError as exc:  # a NUL byte in the path
+            raise CacheError('cannot use %r as the token cache directory: %s' % (self.directory[:200], exc), hint=hint)
         except OSError as exc:
             if exc.errno != errno.EEXIST:
-                raise CacheError('cannot create the token cache directory %s: %s' % (self.directory, exc.strerror),
-                                 hint='set cache_dir to a writable directory, or cache: false')
+                raise CacheError('cannot create the token cache directory %s: %s' % (self.directory[:200], exc.strerror),
+                                 hint=hint)
+        if not os.path.isdir(self.directory):
+            raise CacheError('the token cache directory %s is not a directory' % self.directory, hint=hint)
         info = os.stat(self.directory)
         if stat.S_IMODE(info.st_mode) & 0o077:
             if info.st_uid != os.getuid():

@@ -15,7 +15,7 @@ __metaclass__ = type
 import random
 import time
 
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.grants import build_token_request
 from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
 
@@ -68,8 +68,13 @@ class TokenClient(object):
         if self.profile.get('client_secret'):
             return self.profile['client_secret']
         if self.profile.get('client_assertion_key'):
-            with open(self.profile['client_assertion_key'], 'rb') as handle:
-                return handle.read().decode('utf-8', 'replace')
+            try:
+                with open(self.profile['client_assertion_key'], 'rb') as handle:
+                    return handle.read().decode('utf-8', 'replace')
+            except (IOError, OSError, ValueError) as exc:
+                raise ProfileError('cannot read client_assertion_key %s: %s' % (
+                    self.profile['client_assertion_key'][:200], getattr(exc, 'strerror', None) or exc),
+                    profile=self.profile.name, hint='give the path of a PEM private key file readable on this host')
         return self.profile.get('password')
 
     # -- requests ---------------------------------------------------------------------------------------------

@@ -13,10 +13,12 @@ __metaclass__ = type
 
 import difflib
 import math
+import re
 import string
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six import string_types
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
@@ -278,6 +280,59 @@ def _check_requirements(name, options):
         raise ProfileError("'renew_before' must not be negative", profile=name)
 
 
+URL_OPTIONS = ('token_url', 'issuer', 'authorization_url', 'device_authorization_url', 'introspection_url',
+               'revocation_url', 'validate_url', 'base_url', 'api_url')
+# Upper bounds that no real profile reaches: beyond them a value is a typo, and some would overflow later.
+INT_LIMITS = dict(retries=100, renew_before=10 * 365 * 86400, default_ttl=10 * 365 * 86400)
+FLOAT_LIMITS = dict(timeout=86400.0, deadline=7 * 86400.0)
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+
+
+def _check_url(name, key, value):
+    """A URL option must be an absolute http(s) URL (plain http is refused later, off loopback)."""
+    problem = None
+    if any(ord(c) > 126 or c.isspace() or ord(c) < 32 for c in value):
+        problem = 'must be an ASCII URL without spaces or control characters'
+    else:
+        try:
+            parts = urlsplit(value)
+            parts.port  # pylint: disable=pointless-statement  # raises ValueError on a bad port
+        except ValueError as exc:
+            problem = 'is not a valid URL (%s)' % exc
+        else:
+            if parts.scheme not in ('http', 'https') or not parts.hostname:
+                problem = 'must be an http:// or https:// URL with a host'
+    if problem:
+        shown = value if len(value) <= 80 else value[:77] + '...'
+        raise ProfileError("'%s' %s, got %r" % (key, problem, shown), profile=name)
+
+
+def _check_values(name, options):
+    """What the argument spec cannot say: URL syntax, header encoding, bounds, and no NUL in a path."""
+    for key in URL_OPTIONS:
+        if options.get(key):
+            _check_url(name, key, options[key])
+    for key, limit in list(INT_LIMITS.items()) + list(FLOAT_LIMITS.items()):
+        value = options.get(key)
+        if value is not None and (not math.isfinite(value) or value > limit):
+            raise ProfileError("'%s' must be at most %s, got %s" % (key, limit, str(value)[:40]), profile=name)
+    for header, value in (options.get('headers') or {}).items():
+        # http.client sends header values as latin-1 and names as ASCII; CR or LF would split the header.
+        if not HEADER_NAME.match(str(header)):
+            raise ProfileError("header name %r is not a valid HTTP header name" % (str(header)[:40],), profile=name)
+        text = str(value)
+        try:
+            text.encode('latin-1')
+        except UnicodeEncodeError:
+            raise ProfileError("the value of header '%s' has characters HTTP cannot carry (only Latin-1)" % header,
+                               profile=name)
+        if '\r' in text or '\n' in text or '\0' in text:
+            raise ProfileError("the value of header '%s' must be one line" % header, profile=name)
+    for key, spec in PROFILE_OPTIONS.items():
+        if spec['type'] == 'path' and options.get(key) and '\0' in options[key]:
+            raise ProfileError("'%s' holds a NUL byte" % key, profile=name)
+
+
 def build_profile(name, data=None, overrides=None):
     """Merge inventory data and task overrides, apply the preset and the defaults, and validate.
 
@@ -293,10 +348,15 @@ def build_profile(name, data=None, overrides=None):
     for key, value in sorted(options.items()):
         if isinstance(value, float) and not math.isfinite(value):
             raise ProfileError("'%s' must be a finite number, got %s" % (key, value), profile=name)
+        # ansible's str conversion would turn a list into its repr ("['a', 'b']") and send that.
+        if PROFILE_OPTIONS[key]['type'] in ('str', 'path') and isinstance(value, (list, tuple, dict)):
+            raise ProfileError("'%s' must be a string, got a %s" % (key, 'mapping' if isinstance(value, dict) else 'list'),
+                               profile=name)
     result = ArgumentSpecValidator(PROFILE_OPTIONS).validate(options)
     if result.error_messages:
         raise ProfileError('; '.join(result.error_messages), profile=name)
     options = dict((k, v) for k, v in result.validated_parameters.items() if v is not None)
+    _check_values(name, options)
 
     options = apply_preset(name, options)
     for key, value in PROFILE_DEFAULTS.items():

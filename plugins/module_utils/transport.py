@@ -151,6 +151,10 @@ class Transport(object):
                                     sent_secrets(kwargs.get('data'), kwargs.get('headers')))
         except requests.exceptions.RequestException as exc:
             raise self._explain(exc, url)
+        except (IOError, OSError) as exc:  # requests checks ca_path, client_cert and client_key only when sending
+            raise ProfileError('cannot use the TLS files of the profile: %s' % exc, profile=profile.name, url=url,
+                               hint='ca_path, client_cert and client_key must name readable PEM files on the host '
+                                    'that sends the request')
 
     def _explain(self, exc, url):
         """A TransportError that says in plain words what went wrong and what to check."""

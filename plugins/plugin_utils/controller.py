@@ -44,6 +44,9 @@ def resolve_profile(name, variables, templar, overrides=None):
     one. Vaulted values are decrypted here, on the controller.
     """
     data = None
+    if name is not None and not isinstance(name, str):
+        raise ProfileError('a profile name must be a string, got a %s' % type(name).__name__, profile=INLINE_PROFILE,
+                           hint='name one profile of %s, or give the options inline' % PROFILES_VAR)
     if name and name != INLINE_PROFILE:
         profiles = variables.get(PROFILES_VAR)
         if isinstance(profiles, str):
