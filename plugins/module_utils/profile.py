@@ -314,8 +314,12 @@ def _check_values(name, options):
             _check_url(name, key, options[key])
     for key, limit in list(INT_LIMITS.items()) + list(FLOAT_LIMITS.items()):
         value = options.get(key)
-        if value is not None and (not math.isfinite(value) or value > limit):
-            raise ProfileError("'%s' must be at most %s, got %s" % (key, limit, str(value)[:40]), profile=name)
+        # No math.isfinite on an int: a 10,000-digit int does not convert to float.
+        if value is not None and ((isinstance(value, float) and not math.isfinite(value)) or value > limit):
+            # str() of an int over 4,300 digits raises ValueError (Python's conversion limit).
+            shown = '%g' % value if isinstance(value, float) else str(value) if value < 10 ** 30 else 'a larger number'
+
+            raise ProfileError("'%s' must be at most %s, got %s" % (key, limit, shown), profile=name)
     for header, value in (options.get('headers') or {}).items():
         # http.client sends header values as latin-1 and names as ASCII; CR or LF would split the header.
         if not HEADER_NAME.match(str(header)):
