@@ -28,13 +28,6 @@ REFRESH = 'leak-first-byte-refresh-token-d40a'
 
 
 @pytest.fixture
-def umask_000():
-    old = os.umask(0)
-    yield
-    os.umask(old)
-
-
-@pytest.fixture
 def spy(monkeypatch):
     """Record every file created (mkstemp, or os.open with O_CREAT: the mode asked for and the mode it got, and its
     size, at creation), every directory created, every chmod, and the mode of every file renamed into place."""

@@ -42,13 +42,6 @@ def current_umask():
 
 
 @pytest.fixture
-def umask_000():
-    old = os.umask(0)
-    yield
-    os.umask(old)
-
-
-@pytest.fixture
 def spy(monkeypatch):
     """Record each file created with os.open (mode asked, mode got, size), the target's mode right after
     atomic_move, and the umask and the copy's mode when a backup copy is made."""

@@ -21,14 +21,6 @@ SECRET = b'tree_token: leak-first-byte-token-4e1b\n'
 
 
 @pytest.fixture
-def umask_000():
-    """The widest umask: a file created without an explicit mode would be world-readable."""
-    old = os.umask(0)
-    yield
-    os.umask(old)
-
-
-@pytest.fixture
 def spy(monkeypatch):
     """Record each file created through mkstemp (its mode and size at creation), the mode of the file at each write,
     each chmod, and the mode of each file renamed into place."""
