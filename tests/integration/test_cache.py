@@ -23,9 +23,7 @@ import time
 import pytest
 
 from ansible_runner_helper import run_playbook, session_dir
-from token_helper import cache_env, fail, obtain, write_vars
-
-from tests.servers.launch import obtain_authorization_code, pkce_pair
+from token_helper import authorization_code_profile, cache_env, fail, obtain, write_vars
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
@@ -270,20 +268,6 @@ def test_served_from_cache_inside_the_window_renewed_after(tmp_path, oidc_provid
 
 # -- what is on disk after real runs ----------------------------------------------------------------------------
 
-def code_profile(server, client_name):
-    """An authorization code profile (with PKCE and offline_access, so the server also grants a refresh token)."""
-    client = server.clients[client_name]
-    verifier, challenge = pkce_pair()
-    redirect_uri = server.info['redirect_uri']
-    code = obtain_authorization_code(server, client, redirect_uri=redirect_uri, scope='openid offline_access',
-                                     code_challenge=challenge)
-    profile = dict(token_url=server.url + '/token', grant_type='authorization_code', client_id=client['client_id'],
-                   client_auth=client['client_auth'], code=code, redirect_uri=redirect_uri, code_verifier=verifier,
-                   scope='openid offline_access')
-    if client.get('client_secret'):
-        profile['client_secret'] = client['client_secret']
-    return profile
-
 
 @pytest.fixture(scope='module')
 def used_cache(tmp_path_factory, oidc_provider):
@@ -294,8 +278,8 @@ def used_cache(tmp_path_factory, oidc_provider):
     cache_dir = cache_dir_of(tmp_path)
     os.mkdir(cache_dir)
     os.chmod(cache_dir, 0o755)
-    profiles = dict(secret=cc_profile(oidc_provider), code=code_profile(oidc_provider, 'web'),
-                    public=code_profile(oidc_provider, 'public'))
+    profiles = dict(secret=cc_profile(oidc_provider), code=authorization_code_profile(oidc_provider, 'web'),
+                    public=authorization_code_profile(oidc_provider, 'public'))
     cold = obtain(tmp_path, profiles)
     warm = obtain(tmp_path, profiles)
     secrets = {p[k] for p in profiles.values() for k in ('client_secret', 'code', 'code_verifier') if k in p}

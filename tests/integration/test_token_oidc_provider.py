@@ -8,9 +8,7 @@ __metaclass__ = type
 
 import re
 
-from token_helper import fail, introspect, obtain
-
-from tests.servers.launch import obtain_authorization_code, pkce_pair
+from token_helper import authorization_code_profile, fail, introspect, obtain
 
 ISO_UTC = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
 
@@ -70,20 +68,6 @@ def test_fetch_on_host_runs_the_module(tmp_path, oidc_provider):
     assert token['from_cache'] is False
     assert introspect(oidc_provider, token['access_token'], client)['active']
 
-
-def authorization_code_profile(server, client_name, **options):
-    client = server.clients[client_name]
-    verifier, challenge = pkce_pair()
-    redirect_uri = server.info['redirect_uri']
-    code = obtain_authorization_code(server, client, redirect_uri=redirect_uri, scope='openid offline_access',
-                                     code_challenge=challenge)
-    profile = dict(token_url=server.url + '/token', grant_type='authorization_code', client_id=client['client_id'],
-                   client_auth=client['client_auth'], code=code, redirect_uri=redirect_uri, code_verifier=verifier,
-                   scope='openid offline_access')
-    if client.get('client_secret'):
-        profile['client_secret'] = client['client_secret']
-    profile.update(options)
-    return profile
 
 
 def test_authorization_code_with_pkce_then_refresh_rotation(tmp_path, oidc_provider):

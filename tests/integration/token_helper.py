@@ -12,6 +12,8 @@ import requests
 
 from ansible_runner_helper import run_playbook
 
+from tests.servers.launch import obtain_authorization_code, pkce_pair
+
 
 def write_vars(tmp_path, profiles, **extra):
     path = os.path.join(str(tmp_path), 'vars-%d.json' % len(os.listdir(str(tmp_path))))
@@ -55,3 +57,19 @@ def introspect(server, token, client):
     answer = requests.post(server.url + '/token/introspection', data=data, auth=auth, timeout=10)
     answer.raise_for_status()
     return answer.json()
+
+
+def authorization_code_profile(server, client_name, **options):
+    """An authorization code profile with a fresh code (PKCE, offline_access: the server grants a refresh token too)."""
+    client = server.clients[client_name]
+    verifier, challenge = pkce_pair()
+    redirect_uri = server.info['redirect_uri']
+    code = obtain_authorization_code(server, client, redirect_uri=redirect_uri, scope='openid offline_access',
+                                     code_challenge=challenge)
+    profile = dict(token_url=server.url + '/token', grant_type='authorization_code', client_id=client['client_id'],
+                   client_auth=client['client_auth'], code=code, redirect_uri=redirect_uri, code_verifier=verifier,
+                   scope='openid offline_access')
+    if client.get('client_secret'):
+        profile['client_secret'] = client['client_secret']
+    profile.update(options)
+    return profile

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 
 # Plain http on 127.0.0.1; authlib refuses it otherwise. Must be set before authlib is imported.
@@ -30,6 +29,8 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint  # noqa: E402
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
+
+from parent_watch import exit_with_parent  # noqa: E402  (run as a script: its folder is on sys.path)
 
 SCOPES = ["read", "write"]
 GRANTS = ["password", "refresh_token", "client_credentials"]
@@ -266,21 +267,6 @@ def create_app(config):
 
     return app
 
-
-def exit_with_parent():
-    """The launcher passes its pid: exit when it is gone, even if it died without stopping us (kill -9)."""
-    parent = int(os.environ.get("TEST_SERVER_PARENT_PID", 0))
-
-    def watch():
-        while True:
-            time.sleep(1)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(0)
-
-    if parent:
-        threading.Thread(target=watch, daemon=True).start()
 
 
 def main():

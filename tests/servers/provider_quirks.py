@@ -25,6 +25,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from parent_watch import exit_with_parent  # run as a script: its folder is on sys.path
+
 CONFIG = {
     "harbor_expires_in": 300,
     "depotfinity_expires_in": 3600,
@@ -529,21 +531,6 @@ FAULTS = {
     "ok": lambda h: ok_token(),
 }
 
-
-def exit_with_parent():
-    """The launcher passes its pid: exit when it is gone, even if it died without stopping us (kill -9)."""
-    parent = int(os.environ.get("TEST_SERVER_PARENT_PID", 0))
-
-    def watch():
-        while True:
-            time.sleep(1)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(0)
-
-    if parent:
-        threading.Thread(target=watch, daemon=True).start()
 
 
 def main():
