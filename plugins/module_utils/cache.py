@@ -70,6 +70,7 @@ class TokenCache(object):
                              hint='install it, or set cache: false')
         self.directory = os.path.abspath(os.path.expanduser(directory))
         self._warn = warn or (lambda msg: None)
+        self._warned = set()  # a request reads its entry twice (before and under the lock): one warning is enough
         self._ensure_directory()
 
     def _ensure_directory(self):
@@ -132,8 +133,10 @@ class TokenCache(object):
                 raise ValueError('no token inside')
             return record
         except (ValueError, KeyError, TypeError, AttributeError, InvalidToken, UnicodeError) as exc:
-            self._warn('ignoring unreadable token cache file %s (%s); it will be replaced'
-                       % (path, type(exc).__name__))
+            if path not in self._warned:
+                self._warned.add(path)
+                self._warn('ignoring unreadable token cache file %s (%s); it will be replaced'
+                           % (path, type(exc).__name__))
             return None
 
     def store(self, key, secret, record):
