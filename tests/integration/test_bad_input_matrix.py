@@ -700,18 +700,6 @@ KNOWN_BUGS = OrderedDict([
     ('run-lock-wait', (
         "run_lock wait of 10,000 digits: OverflowError 'int too large to convert to float' escapes; wait -1 is accepted",
         cases_of('run_lock', 'wait', 'long negative'))),
-    ('deliver-str-suboption-takes-list', (
-        "deliver: the spec turns a list for profile/path/owner/group into a string while checking it, but the role "
-        "uses the list: profile [..] fails later in 'Write the tokens into the environment files' with 'One or more "
-        "items failed'; path/owner/group lists pass the role's checks, so the token is requested first",
-        cases_of('deliver', 'oauth2_deliveries.profile oauth2_deliveries.path oauth2_deliveries.owner '
-                            'oauth2_deliveries.group', 'list dict'))),
-    ('deliver-late-checks', (
-        "deliver checks these only after the token request (env_file refuses them then): path '' / null / with a NUL, "
-        "mode 'tökén-✓-𝔘' / '9999' / a list, restart and notify given a bare string or holding null or a list",
-        any_of(cases_of('deliver', 'oauth2_deliveries.path', 'empty none nul'),
-               cases_of('deliver', 'oauth2_deliveries.mode', 'list unicode not_octal'),
-               cases_of('deliver', 'oauth2_deliveries.restart oauth2_deliveries.notify', 'str none_item list_item')))),
     ('schedule-list-breaks-input-check', (
         "schedule: a list where a path is expected (vault_password_file, working_dir, unit_dir, cron_file, lock_file), "
         "or a number / a null item in oauth2_schedule_vault_ids, passes the spec and breaks the role's 'Check the "
