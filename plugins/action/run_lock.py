@@ -18,11 +18,15 @@ import time
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
+
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     wait=dict(type='int', default=0),
 )
+# A day: queueing longer behind another run is a mistake, and an unbounded int overflows time.monotonic() + wait.
+MAX_WAIT = 86400
 
 
 def _alive(pid):
@@ -41,6 +45,10 @@ def _holder(path):
         return 0
 
 
+def _shown(path):
+    return path if len(path) <= 100 else path[:97] + '...'
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -52,18 +60,32 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg='; '.join(validation.error_messages))
         args = validation.validated_parameters
         path, run_pid = args['path'], os.getppid()
-        if args['state'] == 'absent':
+        problem = path_problem('path', self._task.args.get('path'), path)
+        if not problem and os.path.isdir(path):
+            problem = 'path %s is a directory; give the path of the lock file itself' % _shown(path)
+        if not problem and not 0 <= args['wait'] <= MAX_WAIT:
+            problem = 'wait must be a number of seconds from 0 to %d' % MAX_WAIT
+        if problem:
+            return dict(result, failed=True, msg=problem)
+        try:
+            return dict(result, **self._lock(path, args['state'], args['wait'], run_pid))
+        except OSError as exc:  # a name too long, a directory that cannot be created, no permission
+            return dict(result, failed=True, path=path, msg='cannot %s the lock file given as path (%s): %s' % (
+                'take' if args['state'] == 'present' else 'release', _shown(path), exc.strerror or exc))
+
+    def _lock(self, path, state, wait, run_pid):
+        if state == 'absent':
             if _holder(path) == run_pid:
                 os.unlink(path)
-                return dict(result, changed=True, path=path)
-            return dict(result, changed=False, path=path)
-        deadline = time.monotonic() + args['wait']
+                return dict(changed=True, path=path)
+            return dict(changed=False, path=path)
+        deadline = time.monotonic() + wait
         while True:
             holder = self._try_acquire(path, run_pid)
             if holder == run_pid:
-                return dict(result, changed=True, path=path, pid=run_pid)
+                return dict(changed=True, path=path, pid=run_pid)
             if time.monotonic() >= deadline:
-                return dict(result, failed=True, path=path, holder=holder, msg=(
+                return dict(failed=True, path=path, holder=holder, msg=(
                     'another run (pid %d) holds %s; this run did nothing. It will be free when that run ends; '
                     'set wait to queue behind it instead' % (holder, path)))
             time.sleep(0.5)
@@ -74,20 +96,20 @@ class ActionModule(ActionBase):
         directory = os.path.dirname(path)
         if directory and not os.path.isdir(directory):
             os.makedirs(directory, 0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise
-            holder = _holder(path)
-            if holder and (holder == run_pid or _alive(holder)):
-                return holder
-            # Stale: its run died without releasing it. Remove and race again (O_EXCL picks one winner).
+        while True:
             try:
-                os.unlink(path)
-            except OSError:
-                pass
-            return ActionModule._try_acquire(path, run_pid)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write('%d\n' % run_pid)
-        return run_pid
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                holder = _holder(path)
+                if holder and (holder == run_pid or _alive(holder)):
+                    return holder
+                # Stale: its run died without releasing it. Remove and race again (O_EXCL picks one winner). Only
+                # "already gone" (another run removed it first) is ignored: any other failure would loop forever.
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, 'w') as handle:
+                handle.write('%d\n' % run_pid)
+            return run_pid

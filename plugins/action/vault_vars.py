@@ -20,6 +20,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.vault import is_encrypted
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import (
     VarsFileError, load_mapping, render, utf8)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import (
@@ -54,6 +55,9 @@ class ActionModule(ActionBase):
         try:
             if validation.error_messages:
                 raise VaultVarsError('Invalid arguments for vault_vars: %s' % '; '.join(validation.error_messages))
+            problem = path_problem('path', self._task.args.get('path'), params['path'])
+            if problem:
+                raise VaultVarsError(problem)
             result.update(self._run(params))
         except VarsFileError as e:
             result.update(failed=True, msg=to_text(e))

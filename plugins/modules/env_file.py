@@ -134,10 +134,27 @@ import contextlib
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.env_file import EnvFileError, diff_summary, update
+from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
+
+
+def _check_file_args(module):
+    """Fail on file options that ansible-core's checks let through, before anything is touched."""
+    # The 'path' type has already turned a list into its repr: ansible's documented _load_params() gives the
+    # value as the task wrote it.
+    problem = path_problem('path', _load_params().get('path'), module.params['path'])
+    if problem:
+        module.fail_json(msg=problem)
+    for option in ('owner', 'group'):
+        if '\0' in (module.params[option] or ''):  # the user lookup would raise ValueError 'embedded null byte'
+            module.fail_json(msg='%s must not contain a NUL byte' % option)
+    mode = module.params['mode']
+    # ansible-core bounds an octal string, but hands any int to chmod as it is (-1 included).
+    if isinstance(mode, int) and not 0 <= mode <= 0o7777:
+        module.fail_json(msg='mode must be a permission from 0 to 07777, such as "0600"')
 
 
 def _wanted(module):
@@ -236,6 +253,7 @@ def main():
         # no_log masks every string of O(values); a list of key names holds no secret, and masking the names
         # would garble keys_changed.
         module.no_log_values.difference_update(v for v in module.params['values'] if isinstance(v, str))
+    _check_file_args(module)
     path = module.params['path']
     result = dict(changed=False, path=path, keys_changed=[])
     present, absent = _wanted(module)

@@ -19,7 +19,7 @@ description:
   - This is an action plugin that runs on the controller; this file only documents it.
 options:
   path:
-    description: The lock file on the controller.
+    description: The lock file on the controller (not a directory). Missing parent directories are created.
     type: path
     required: true
   state:
@@ -28,7 +28,7 @@ options:
     default: present
     choices: [present, absent]
   wait:
-    description: Seconds to wait for another run to finish before failing; V(0) fails at once.
+    description: Seconds to wait for another run to finish before failing; V(0) fails at once. At most V(86400).
     type: int
     default: 0
 extends_documentation_fragment:

@@ -158,7 +158,8 @@ def diff(changes, path, encrypting_file):
 # --- files -------------------------------------------------------------------------------------------------------
 
 def parse_mode(mode):
-    if isinstance(mode, int) and not isinstance(mode, bool):
+    # An int is a mode written as a YAML octal number (0600); chmod takes any int, -1 included, so bound it.
+    if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777:
         return mode
     if isinstance(mode, str) and 3 <= len(mode) <= 4 and all(c in '01234567' for c in mode):
         return int(mode, 8)

@@ -676,30 +676,6 @@ KNOWN_BUGS = OrderedDict([
         "authorize listen_timeout 10**30: OverflowError 'timestamp too large to convert to C _PyTime_t'; 10,000 digits: "
         "ValueError 'Exceeds the limit (4300 digits) for integer string conversion' (formatting it)",
         cases_of('authorize', 'listen_timeout', 'huge long'))),
-    ('file-path-takes-list', (
-        "env_file, vault_vars, run_lock: a list or mapping path is turned into its repr and used: env_file writes "
-        "\"['item-one.env', 'item-two.env']\" in the working directory, vault_vars next to the playbook, run_lock locks it",
-        cases_of('env_file vault_vars run_lock', 'path', 'list dict'))),
-    ('empty-or-null-path', (
-        "path '' or null (required, but ansible only checks that the key is there): env_file ' is a directory, not an "
-        "environment file', vault_vars ': [Errno 21] Is a directory: <playbook dir>', run_lock FileNotFoundError "
-        "[Errno 2] No such file or directory: '' escapes",
-        cases_of('env_file vault_vars run_lock', 'path', 'empty none'))),
-    ('nul-in-file-paths', (
-        "a NUL byte: ValueError 'embedded null byte' escapes: env_file path (os.path.realpath), owner and group "
-        "(ansible-core's chown lookups): 'Module failed: embedded null byte'; vault_vars path, run_lock path: "
-        "'Task failed: embedded null byte'",
-        any_of(cases_of('env_file', 'path owner group', 'nul'), cases_of('vault_vars run_lock', 'path', 'nul')))),
-    ('negative-mode', (
-        "env_file and vault_vars accept mode -1 (the task succeeds)",
-        cases_of('env_file vault_vars', 'mode', 'negative'))),
-    ('run-lock-path-errors', (
-        "run_lock path naming an existing directory: _try_acquire retries forever (unlink fails, EISDIR swallowed) "
-        "until RecursionError; a 10,000-char path: OSError [Errno 36] File name too long escapes",
-        cases_of('run_lock', 'path', 'directory long'))),
-    ('run-lock-wait', (
-        "run_lock wait of 10,000 digits: OverflowError 'int too large to convert to float' escapes; wait -1 is accepted",
-        cases_of('run_lock', 'wait', 'long negative'))),
     ('schedule-list-breaks-input-check', (
         "schedule: a list where a path is expected (vault_password_file, working_dir, unit_dir, cron_file, lock_file), "
         "or a number / a null item in oauth2_schedule_vault_ids, passes the spec and breaks the role's 'Check the "

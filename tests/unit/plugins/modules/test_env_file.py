@@ -207,3 +207,36 @@ def test_a_write_removes_what_dead_writers_left_and_spares_live_ones(tmp_path, c
     run(capsys, path=str(target), values={'APP_TOKEN': 'whole'})
     assert not stale.exists() and live.exists() and other.exists()
     assert target.read_text() == 'APP_TOKEN=whole\n'
+
+
+@pytest.mark.parametrize('path, msg', [
+    (['a.env', 'b.env'], 'path must be a file path, got a list'),
+    ({'a.env': 1}, 'path must be a file path, got a mapping'),
+    ('', 'path must be a file path, got an empty string'),
+    (None, 'path must be a file path, got null'),
+    ('nul-\0-byte.env', 'path must not contain a NUL byte'),
+])
+def test_refuses_what_is_not_a_file_path(tmp_path, capsys, monkeypatch, path, msg):
+    monkeypatch.chdir(tmp_path)  # where a list's repr would have been written
+    result = run(capsys, path=path, values=dict(A=TOKEN))
+    assert result['failed'] is True and result['msg'] == msg
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize('args, msg', [
+    (dict(owner='nul-\0-byte'), 'owner must not contain a NUL byte'),
+    (dict(group='nul-\0-byte'), 'group must not contain a NUL byte'),
+    (dict(mode=-1), 'mode must be a permission from 0 to 07777, such as "0600"'),
+    (dict(mode=0o10000), 'mode must be a permission from 0 to 07777, such as "0600"'),
+])
+def test_refuses_bad_file_options_before_writing(tmp_path, capsys, args, msg):
+    path = tmp_path / 'token.env'
+    result = run(capsys, path=str(path), values=dict(A=TOKEN), **args)
+    assert result['failed'] is True and result['msg'] == msg
+    assert not path.exists()
+
+
+def test_an_int_mode_is_applied(tmp_path, capsys):
+    path = tmp_path / 'token.env'
+    assert run(capsys, path=str(path), values=dict(A=TOKEN), mode=0o640)['changed'] is True
+    assert mode_of(str(path)) == 0o640

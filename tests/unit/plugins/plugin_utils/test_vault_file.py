@@ -198,7 +198,8 @@ def test_diff_names_variables_never_values():
 
 def test_parse_mode():
     assert parse_mode('0600') == 0o600 and parse_mode('640') == 0o640 and parse_mode(0o600) == 0o600
-    for bad in ('u=rw', '0800', True, '06000'):
+    assert parse_mode(0) == 0 and parse_mode(0o7777) == 0o7777
+    for bad in ('u=rw', '0800', True, '06000', -1, 0o10000):
         with pytest.raises(VaultVarsError, match='octal string'):
             parse_mode(bad)
 
