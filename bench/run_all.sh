@@ -8,3 +8,6 @@ for bench in lookup_requests single_flight cache_hit; do
     echo "== bench/$bench.py"
     "$python" "bench/$bench.py"
 done
+# The delivery comparison at 50 hosts (a few minutes); the figures in bench/README.md are from --hosts 200.
+echo "== bench/delivery.py --hosts ${DELIVERY_HOSTS:-50}"
+"$python" bench/delivery.py --hosts "${DELIVERY_HOSTS:-50}"
