@@ -676,32 +676,6 @@ KNOWN_BUGS = OrderedDict([
         "authorize listen_timeout 10**30: OverflowError 'timestamp too large to convert to C _PyTime_t'; 10,000 digits: "
         "ValueError 'Exceeds the limit (4300 digits) for integer string conversion' (formatting it)",
         cases_of('authorize', 'listen_timeout', 'huge long'))),
-    ('schedule-list-breaks-input-check', (
-        "schedule: a list where a path is expected (vault_password_file, working_dir, unit_dir, cron_file, lock_file), "
-        "or a number / a null item in oauth2_schedule_vault_ids, passes the spec and breaks the role's 'Check the "
-        "inputs' template: TypeError from the abs test or the basename filter, \"'NoneType' has no attribute 'split'\"",
-        any_of(cases_of('schedule', 'oauth2_schedule_vault_password_file oauth2_schedule_working_dir '
-                                    'oauth2_schedule_unit_dir oauth2_schedule_cron_file oauth2_schedule_lock_file', 'list'),
-               cases_of('schedule', 'oauth2_schedule_vault_ids', 'int none_item')))),
-    ('schedule-unchecked-values', (
-        "schedule: these pass the spec and the role's input check: a list for playbook or group, a bare string or "
-        "number for extra_args / profiles / read_write_paths, null or list items in them, a list value in environment, "
-        "newlines and NUL bytes in playbook, group, unit_dir, lock_file, read_write_paths (written into the unit or "
-        "the cron file), a 10,000-digit interval / randomized_delay. (Installed for real, extra_args 'tökén-✓-𝔘' "
-        "breaks 'Write the cron entry': can only concatenate list (not str))",
-        any_of(cases_of('schedule', 'oauth2_schedule_playbook oauth2_schedule_group', 'list newline nul'),
-               cases_of('schedule', 'oauth2_schedule_extra_args', 'str'),
-               cases_of('schedule', 'oauth2_schedule_environment', 'list_value'),
-               cases_of('schedule', 'oauth2_schedule_interval oauth2_schedule_randomized_delay', 'long'),
-               cases_of('schedule', 'oauth2_schedule_profiles', 'str int none_item list_item'),
-               cases_of('schedule', 'oauth2_schedule_unit_dir oauth2_schedule_lock_file', 'newline nul'),
-               cases_of('schedule', 'oauth2_schedule_read_write_paths', 'str none_item list_item newline')))),
-    ('schedule-late-checks-unnamed', (
-        "schedule: a NUL in inventory / ansible_playbook fails the role's stat loop with 'One or more items failed'; "
-        "an unknown user fails getent with 'One or more supplied key could not be found in the database' and a NUL in "
-        "it with ValueError ('Error executing command'): none names the variable",
-        any_of(cases_of('schedule', 'oauth2_schedule_inventory oauth2_schedule_ansible_playbook', 'nul'),
-               cases_of('schedule', 'oauth2_schedule_user', 'list unicode nul')))),
 ])
 
 
