@@ -23,11 +23,14 @@ from ansible.utils.display import Display
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import (
     PENDING_MAX_AGE, AuthorizationError, PendingAuthorizations, exchange_code, new_request, parse_redirect)
+from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 from ansible_collections.tokenops.oauth2.plugins.module_utils.device_flow import (
     poll_for_token, request_device_authorization)
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.loopback import LoopbackListener
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import number_text
+from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import Transport
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     configured_cache_dir, default_cache_dir, resolve_profile)
 
@@ -41,6 +44,9 @@ TASK_OPTIONS = dict(
     open_browser=dict(type='bool', default=False),
     authorization_params=dict(type='dict'),
 )
+# What the argument spec cannot say: bind() takes a port up to 65535, and no one takes a day to approve in a browser
+# (a timeout beyond about 292 years would overflow the wait).
+TASK_RANGES = dict(listen_timeout=(1, 86400), loopback_port=(0, 65535))
 
 display = Display()
 
@@ -67,10 +73,18 @@ class ActionModule(ActionBase):
         try:
             if validation.error_messages:
                 raise ProfileError('; '.join(validation.error_messages))
+            for key, (low, high) in TASK_RANGES.items():
+                if task[key] is not None and not low <= task[key] <= high:
+                    raise ProfileError("'%s' must be between %d and %d, got %s" % (key, low, high, number_text(task[key])))
             # The flow decides the grant; client_credentials only lets the profile validate before there is a code.
             args['grant_type'] = 'client_credentials'
             profile = resolve_profile(task['profile'], task_vars, self._templar, args)
-            client = TokenClient(profile)
+            # The TLS files (Transport checks them) and the cache directory, before anything is sent or shown: the
+            # device flow sends a request at once (over http, the TLS files would not even be read), the loopback
+            # flow only after the browser step, and the paste flow keeps its waiting request in the cache directory.
+            client = TokenClient(profile, transport=Transport(profile))
+            if profile.get('cache_dir'):
+                TokenCache(profile['cache_dir'])
             if task['flow'] == 'device':
                 token = self._device(profile, client)
             else:

@@ -92,10 +92,13 @@ _raw:
 
 import time
 
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import describe_unknown
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     INLINE_PROFILE, as_ansible_error, controller_client, profile_overrides, resolve_profile)
 
@@ -105,6 +108,7 @@ display = Display()
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
+        self._check_keywords(kwargs)
         self.set_options(var_options=variables, direct=kwargs)
         options = self.get_options()
         overrides = profile_overrides(dict((k, v) for k, v in kwargs.items() if k != 'cache_dir'))
@@ -124,3 +128,18 @@ class LookupModule(LookupBase):
                 raise as_ansible_error(exc)
             results.append(mapping if options['field'] == 'all' else mapping[options['field']])
         return results
+
+    def _check_keywords(self, kwargs):
+        """Ansible ignores an unknown keyword and takes any value of a bool option that is not true as false: a typo
+        would drop an option, or turn it off, without a word. Only names are quoted: the values may be secrets."""
+        known = [k for k in self.option_definitions if not k.startswith('_')]
+        unknown = [k for k in kwargs if k not in known]
+        if unknown:
+            raise AnsibleError('unknown option %s; the options are listed by ansible-doc -t lookup tokenops.oauth2.token'
+                               % describe_unknown(unknown, known))
+        for key in ('force_refresh', 'validate'):
+            if kwargs.get(key) is not None:
+                try:
+                    check_type_bool(kwargs[key])
+                except TypeError:
+                    raise AnsibleError("option '%s' must be a boolean (true or false)" % key)

@@ -148,12 +148,16 @@ def _suggest(key, candidates):
     return " (did you mean '%s'?)" % close[0] if close else ''
 
 
+def describe_unknown(keys, candidates):
+    """The unknown KEYS for a message, each with the closest of CANDIDATES: 'scop' (did you mean 'scope'?), 'x'."""
+    return ', '.join("'%s'%s" % (k, _suggest(k, list(candidates))) for k in sorted(keys))
+
+
 def _check_unknown_keys(name, data):
-    unknown = sorted(k for k in data if k not in PROFILE_OPTIONS)
+    unknown = [k for k in data if k not in PROFILE_OPTIONS]
     if unknown:
-        details = ', '.join("'%s'%s" % (k, _suggest(k, list(PROFILE_OPTIONS))) for k in unknown)
-        raise ProfileError('unknown key %s; valid keys are listed by ansible-doc tokenops.oauth2.token' % details,
-                           profile=name)
+        raise ProfileError('unknown key %s; valid keys are listed by ansible-doc tokenops.oauth2.token'
+                           % describe_unknown(unknown, PROFILE_OPTIONS), profile=name)
 
 
 def _template_fields(value):
@@ -288,6 +292,15 @@ FLOAT_LIMITS = dict(timeout=86400.0, deadline=7 * 86400.0)
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 
 
+def number_text(value):
+    """A number for a message. str() of an int over 4,300 digits raises ValueError (Python's conversion limit)."""
+    if isinstance(value, float):
+        return '%g' % value
+    if abs(value) < 10 ** 30:
+        return str(value)
+    return 'a larger number' if value > 0 else 'a smaller number'
+
+
 def _check_url(name, key, value):
     """A URL option must be an absolute http(s) URL (plain http is refused later, off loopback)."""
     problem = None
@@ -316,10 +329,7 @@ def _check_values(name, options):
         value = options.get(key)
         # No math.isfinite on an int: a 10,000-digit int does not convert to float.
         if value is not None and ((isinstance(value, float) and not math.isfinite(value)) or value > limit):
-            # str() of an int over 4,300 digits raises ValueError (Python's conversion limit).
-            shown = '%g' % value if isinstance(value, float) else str(value) if value < 10 ** 30 else 'a larger number'
-
-            raise ProfileError("'%s' must be at most %s, got %s" % (key, limit, shown), profile=name)
+            raise ProfileError("'%s' must be at most %s, got %s" % (key, limit, number_text(value)), profile=name)
     for header, value in (options.get('headers') or {}).items():
         # http.client sends header values as latin-1 and names as ASCII; CR or LF would split the header.
         if not HEADER_NAME.match(str(header)):

@@ -14,7 +14,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import os
 import re
+import ssl
 import time
 import traceback
 
@@ -77,6 +79,46 @@ def check_url(url, profile, option='token_url'):
             hint='use https, or set allow_insecure_http: true if the network path is trusted')
 
 
+class _EncryptedKey(Exception):
+    """OpenSSL asked for a passphrase."""
+
+
+def _no_passphrase():
+    # Without a callback OpenSSL would prompt on the terminal, where a playbook run cannot answer (requests passes
+    # no passphrase either).
+    raise _EncryptedKey()
+
+
+def check_tls_files(profile):
+    """Load ca_path, client_cert and client_key into a throwaway SSL context, so that a file that is missing or not
+    PEM is named before anything is sent: requests reads them only in the TLS handshake, after the connection is
+    made, and never for an http:// URL."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca_path, cert, key = profile.get('ca_path'), profile.get('client_cert'), profile.get('client_key')
+    checks = []
+    if ca_path:
+        # A directory of hashed certificates (c_rehash) is only read during the handshake, certificate by certificate.
+        where = dict(capath=ca_path) if os.path.isdir(ca_path) else dict(cafile=ca_path)
+        checks.append(('ca_path', 'a PEM file of CA certificates', lambda: context.load_verify_locations(**where)))
+    if cert:
+        # The certificate alone first: load_cert_chain gives the same error for a bad certificate and a bad key.
+        checks.append(('client_cert', 'a PEM certificate', lambda: context.load_verify_locations(cafile=cert)))
+        option, what = ('client_key', 'the PEM private key of client_cert') if key else \
+            ('client_cert', 'a PEM certificate with its private key (no client_key is set)')
+        checks.append((option, what, lambda: context.load_cert_chain(cert, key, password=_no_passphrase)))
+    for option, what, load in checks:
+        try:
+            load()
+        except _EncryptedKey:
+            raise ProfileError('%s %s is encrypted: give an unencrypted key' % (option, profile[option][:200]),
+                               profile=profile.name)
+        except (IOError, OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            why = _reason(exc) if isinstance(exc, ssl.SSLError) else getattr(exc, 'strerror', None) or exc
+            raise ProfileError('%s %s cannot be used as %s: %s' % (option, profile[option][:200], what, why),
+                               profile=profile.name, hint='ca_path, client_cert and client_key must name readable '
+                                                          'PEM files on the host that sends the request')
+
+
 class DeadlineRetry(Retry):
     """urllib3's Retry that also stops at an overall deadline and never sleeps past it."""
 
@@ -119,6 +161,7 @@ class Transport(object):
         if not HAS_REQUESTS:
             raise TransportError('the Python library requests is required', profile=profile.name,
                                  hint='install it on the host that runs the request (pip install requests)')
+        check_tls_files(profile)
         self.profile = profile
 
     def _session(self, retries, deadline_at):
@@ -151,7 +194,7 @@ class Transport(object):
                                     sent_secrets(kwargs.get('data'), kwargs.get('headers')))
         except requests.exceptions.RequestException as exc:
             raise self._explain(exc, url)
-        except (IOError, OSError) as exc:  # requests checks ca_path, client_cert and client_key only when sending
+        except (IOError, OSError) as exc:  # a TLS file that changed since check_tls_files
             raise ProfileError('cannot use the TLS files of the profile: %s' % exc, profile=profile.name, url=url,
                                hint='ca_path, client_cert and client_key must name readable PEM files on the host '
                                     'that sends the request')

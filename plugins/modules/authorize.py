@@ -73,7 +73,7 @@ options:
     type: bool
     default: false
   listen_timeout:
-    description: With O(flow=loopback), how many seconds to wait for the redirect.
+    description: With O(flow=loopback), how many seconds to wait for the redirect, from 1 to 86400 (a day).
     type: int
     default: 300
   loopback_port:
@@ -81,6 +81,7 @@ options:
       - With O(flow=loopback), listen on this port instead of the one O(redirect_uri) names (or any free one). The
         redirect URI sent then carries this port, unless it is the scheme's default (80) and O(redirect_uri) names
         none, so that an exact-match server with C(http://127.0.0.1/callback) registered can be served on port 80.
+      - From 0 to 65535; V(0) lets the OS pick a free port.
     type: int
   open_browser:
     description: Also try to open the authorization URL in a browser on the controller. It is always shown.

@@ -651,31 +651,6 @@ def any_of(*predicates):
 
 PROFILE_GROUPS = 'token token_profile lookup authorize'
 KNOWN_BUGS = OrderedDict([
-    ('tls-files-not-pem', (
-        "ca_path, client_cert, client_key naming a file that exists but is not PEM pass validation: the request goes "
-        "out (connection refused from 127.0.0.1:9) and the file is only read at the TLS handshake",
-        cases_of(PROFILE_GROUPS, 'ca_path client_cert client_key', 'not_pem'))),
-    ('authorize-device-flow-checks-late', (
-        "authorize flow=device sends the device authorization request before ca_path and cache_dir are checked: "
-        "ca_path 'tökén-✓-𝔘' / 10,000 chars / with a newline, cache_dir of 10,000 chars or /dev/null give "
-        "'cannot connect ... POST http://127.0.0.1:9/device'",
-        any_of(cases_of('authorize', 'ca_path', 'unicode long newline'), cases_of('authorize', 'cache_dir', 'long a_file')))),
-    ('lookup-unknown-options-ignored', (
-        "the lookup ignores unknown keyword options: lookup('tokenops.oauth2.token', scop='x') and unknown_kéy='x' "
-        "send the request as if they were not there",
-        cases_of('lookup', 'unknown_key', 'near_miss unicode'))),
-    ('lookup-bools-lenient', (
-        "the lookup's force_refresh and validate take anything ('tökén-✓-𝔘', 2, '', a list) as false (ansible's "
-        "non-strict boolean for plugin options)",
-        cases_of('lookup', 'force_refresh validate', 'list dict empty unicode long int2'))),
-    ('authorize-loopback-port-range', (
-        "authorize loopback_port -1, 70000, 10**30 or 10,000 digits: OverflowError 'bind(): port must be 0-65535.' "
-        "escapes (loopback.py)",
-        cases_of('authorize', 'loopback_port', 'negative too_big huge long'))),
-    ('authorize-listen-timeout-huge', (
-        "authorize listen_timeout 10**30: OverflowError 'timestamp too large to convert to C _PyTime_t'; 10,000 digits: "
-        "ValueError 'Exceeds the limit (4300 digits) for integer string conversion' (formatting it)",
-        cases_of('authorize', 'listen_timeout', 'huge long'))),
 ])
 
 

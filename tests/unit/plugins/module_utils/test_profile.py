@@ -6,7 +6,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
-from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile, describe_unknown, number_text
 
 BASE = dict(token_url='https://idp.example/token', client_id='app', client_secret='s3cret')
 
@@ -30,6 +30,18 @@ def test_unknown_key_names_profile_and_suggests():
         build_profile('harbor', dict(BASE, client_secert='x'))
     assert "profile 'harbor'" in str(err.value)
     assert "'client_secert' (did you mean 'client_secret'?)" in str(err.value)
+
+
+def test_describe_unknown_suggests_the_closest_candidate():
+    assert describe_unknown(['scop', u'unknown_k\xe9y'], ['scope', 'field']) == \
+        "'scop' (did you mean 'scope'?), 'unknown_k\xe9y'"
+
+
+@pytest.mark.parametrize('value, text', [(70000, '70000'), (-1, '-1'), (1.5, '1.5'), (10 ** 30, 'a larger number'),
+                                         (10 ** 12000, 'a larger number'), (-10 ** 40, 'a smaller number')],
+                         ids=['int', 'negative', 'float', '1e30', '12000-digits', '-1e40'])
+def test_number_text_never_converts_a_huge_int(value, text):
+    assert number_text(value) == text
 
 
 def test_missing_client_id():

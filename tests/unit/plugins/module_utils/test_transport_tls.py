@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from ansible.module_utils.six.moves import BaseHTTPServer
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TransportError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TransportError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import Transport
 
@@ -155,3 +155,54 @@ def test_other_tls_errors_keep_openssl_words_without_source_line(pki):
         httpd.server_close()
     text = str(err.value)
     assert text.startswith("profile 'p': TLS verification failed: ") and '_ssl.c' not in text, text
+
+
+@pytest.fixture(scope='module')
+def client_files(tmp_path_factory):
+    """A client certificate and its key in separate files, another key, the key encrypted, and a file that is not PEM."""
+    root = tmp_path_factory.mktemp('client')
+    key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    cert = _certificate('client', 'client', key.public_key(), key, False)
+    files = dict(cert=cert.public_bytes(serialization.Encoding.PEM), not_pem=u't\xf6k\xe9n is not PEM\n'.encode('utf-8'))
+    for name, private, encryption in (('key', key, serialization.NoEncryption()),
+                                      ('other_key', other, serialization.NoEncryption()),
+                                      ('encrypted_key', key, serialization.BestAvailableEncryption(b'passphrase'))):
+        files[name] = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    files['cert_and_key'] = files['cert'] + files['key']
+    paths = dict((name, str(root / name)) for name in files)
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    paths['missing'] = str(root / 'missing')
+    paths['directory'] = str(root)
+    return paths
+
+
+def transport(**options):
+    return Transport(build_profile('p', dict(token_url='http://127.0.0.1:9/token', client_id='app', client_secret='s',
+                                             **options)))
+
+
+@pytest.mark.parametrize('options', [
+    dict(ca_path='ca'), dict(ca_path='directory'), dict(client_cert='cert_and_key'), dict(client_cert='cert', client_key='key')])
+def test_usable_tls_files_pass(pki, client_files, options):
+    paths = dict(client_files, ca=pki['ca'])
+    transport(**dict((option, paths[name]) for option, name in options.items()))
+
+
+@pytest.mark.parametrize('options, named, why', [
+    (dict(ca_path='not_pem'), 'ca_path', 'no certificate or crl found'),
+    (dict(ca_path='missing'), 'ca_path', 'No such file or directory'),
+    (dict(client_cert='not_pem'), 'client_cert', 'no certificate or crl found'),
+    (dict(client_cert='directory'), 'client_cert', 'Is a directory'),
+    (dict(client_cert='cert'), 'client_cert', 'its private key (no client_key is set)'),
+    (dict(client_cert='cert', client_key='not_pem'), 'client_key', 'PEM lib'),
+    (dict(client_cert='cert', client_key='other_key'), 'client_key', 'key values mismatch'),
+    (dict(client_cert='cert', client_key='encrypted_key'), 'client_key', 'is encrypted'),
+])
+def test_unusable_tls_files_are_named_before_any_request(client_files, options, named, why):
+    """requests reads them only in the handshake, and never for http://: the check comes first, whatever the URL."""
+    with pytest.raises(ProfileError) as err:
+        transport(**dict((option, client_files[name]) for option, name in options.items()))
+    text = str(err.value)
+    assert text.startswith("profile 'p': %s %s " % (named, client_files[options[named]])) and why in text, text
+    assert '_ssl.c' not in text and 'POST' not in text, text
