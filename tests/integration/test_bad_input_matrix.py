@@ -826,10 +826,12 @@ def run_all(root, files):
 
 def _run_all(runs, cases, items, profiles):
     # The roles' argument specs first, every case in one loop per role; then the role itself where that tells more.
-    spec_run = ROLES and runs.start('role-specs', [spec_task(group) for group in ROLES],
-                          [(group, 'bad_input_%s.results' % group) for group in ROLES],
-                          dict(bad_input_cases=dict((group, items[group]) for group in ROLES),
-                               bad_input_specs=dict((group, role_spec(group)) for group in ROLES)))
+    spec_run = None
+    if ROLES:
+        spec_run = runs.start('role-specs', [spec_task(group) for group in ROLES],
+                              [(group, 'bad_input_%s.results' % group) for group in ROLES],
+                              dict(bad_input_cases=dict((group, items[group]) for group in ROLES),
+                                   bad_input_specs=dict((group, role_spec(group)) for group in ROLES)))
     plugin_runs = []
     for batch in PLUGIN_BATCHES:
         batch = tuple(group for group in batch if group in SELECTED)

@@ -69,7 +69,6 @@ def test_fetch_on_host_runs_the_module(tmp_path, oidc_provider):
     assert introspect(oidc_provider, token['access_token'], client)['active']
 
 
-
 def test_authorization_code_with_pkce_then_refresh_rotation(tmp_path, oidc_provider):
     profile = authorization_code_profile(oidc_provider, 'web')
     first = obtain(tmp_path, dict(web=profile), lookup=False)

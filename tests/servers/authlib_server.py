@@ -268,7 +268,6 @@ def create_app(config):
     return app
 
 
-
 def main():
     port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PORT", 0))
     config = json.loads(sys.argv[2] if len(sys.argv) > 2 else os.environ.get("AUTHLIB_SERVER_CONFIG", "{}"))

@@ -532,7 +532,6 @@ FAULTS = {
 }
 
 
-
 def main():
     port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PORT", 0))
     CONFIG.update(json.loads(sys.argv[2] if len(sys.argv) > 2 else os.environ.get("QUIRKS_CONFIG", "{}")))
