@@ -40,6 +40,8 @@ extends_documentation_fragment:
   - tokenops.oauth2.profile
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - tokenops.oauth2.attributes
+  - tokenops.oauth2.attributes.controller_action
 options:
   profile:
     description:
@@ -97,14 +99,6 @@ attributes:
     support: none
     details: An authorization cannot be rehearsed; the task is skipped in check mode.
   diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
     support: none
 notes:
   - Ansible tasks cannot read from the terminal, so the paste flow takes the address as an option; the playbook

@@ -65,19 +65,16 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.files
   - ansible.builtin.action_common_attributes
+  - action_common_attributes.files  # short name: the FQCN resolves to the ansible.builtin.files fragment (a core quirk)
+  - tokenops.oauth2.attributes
+  - tokenops.oauth2.attributes.safe_files
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
     details: The diff lists the keys that are added, removed or whose value changes; it never shows a value.
-  platform:
-    platforms: posix
-  safe_file_operations:
-    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
-    support: full
   vault:
-    description: Can automatically decrypt Ansible vaulted files.
     support: none
 seealso:
   - module: tokenops.oauth2.vault_vars

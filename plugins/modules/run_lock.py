@@ -34,18 +34,12 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - tokenops.oauth2.attributes
+  - tokenops.oauth2.attributes.controller_action
 attributes:
   check_mode:
     support: full
   diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
     support: none
 '''
 

@@ -25,6 +25,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - ansible.builtin.action_common_attributes.actiongroups
+  - tokenops.oauth2.attributes
+  - tokenops.oauth2.attributes.controller_action
 options:
   profile:
     description:
@@ -61,14 +63,6 @@ attributes:
     support: full
     details: Obtaining a token changes nothing that Ansible manages, so it runs in check mode too.
   diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
     support: none
   action_group:
     membership:

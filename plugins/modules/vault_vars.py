@@ -87,26 +87,18 @@ options:
     default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - action_common_attributes.files  # short name: the FQCN resolves to the ansible.builtin.files fragment (a core quirk)
   - ansible.builtin.action_common_attributes.flow
+  - tokenops.oauth2.attributes
+  - tokenops.oauth2.attributes.controller_action
+  - tokenops.oauth2.attributes.safe_files
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: full
     details: The diff lists the variables that are added, removed or whose value changes; it never shows a value.
-  platform:
-    platforms: posix
-  safe_file_operations:
-    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
-    support: full
   vault:
-    description: Can automatically decrypt Ansible vaulted files.
     support: full
     details: Decrypts and encrypts with the vault secrets of the run.
 seealso:
