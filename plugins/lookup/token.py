@@ -90,27 +90,37 @@ _raw:
   elements: raw
 '''
 
+import os
 import time
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
+from ansible.utils.vars import transform_to_native_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import describe_unknown
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     INLINE_PROFILE, as_ansible_error, controller_client, profile_overrides, resolve_profile)
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 
 display = Display()
+
+# set_options walks every documented option (the profile's fifty) for the four the lookup itself uses. No option is
+# read from host variables, so they depend on the call's keywords and ansible's configuration only (ansible.cfg is
+# read once per process; the environment variable is part of the key): worked out once per distinct call.
+LOOKUP_OPTIONS = ('field', 'force_refresh', 'validate', 'cache_dir')
+CACHE_DIR_ENV = 'TOKENOPS_OAUTH2_CACHE_DIR'
+OPTIONS_SET = Memo()
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self._check_keywords(kwargs)
-        self.set_options(var_options=variables, direct=kwargs)
-        options = self.get_options()
+        options = OPTIONS_SET.get([transform_to_native_types(kwargs, redact=False), os.environ.get(CACHE_DIR_ENV)],
+                                  lambda: self._lookup_options(kwargs))
         overrides = profile_overrides(dict((k, v) for k, v in kwargs.items() if k != 'cache_dir'))
         templar = self._templar.copy_with_new_env(available_variables=variables or {})
         results = []
@@ -128,6 +138,10 @@ class LookupModule(LookupBase):
                 raise as_ansible_error(exc)
             results.append(mapping if options['field'] == 'all' else mapping[options['field']])
         return results
+
+    def _lookup_options(self, kwargs):
+        self.set_options(direct=kwargs)
+        return dict((key, self.get_option(key)) for key in LOOKUP_OPTIONS)
 
     def _check_keywords(self, kwargs):
         """Ansible ignores an unknown keyword and takes any value of a bool option that is not true as false: a typo

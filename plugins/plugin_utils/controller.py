@@ -22,10 +22,13 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import Token
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS, build_profile
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 
 PROFILES_VAR = 'oauth2_profiles'
 INLINE_PROFILE = '(inline)'
 LOOKUP_NAME = 'tokenops.oauth2.token'
+# A Profile is built from its templated data alone and never changed after: the same data gives the same Profile.
+PROFILES_BUILT = Memo()
 
 
 def default_cache_dir():
@@ -60,7 +63,8 @@ def resolve_profile(name, variables, templar, overrides=None):
         data = templar.template(profiles[name])
     data = transform_to_native_types(data, redact=False) if data is not None else None
     overrides = transform_to_native_types(overrides or {}, redact=False)
-    return build_profile(name or INLINE_PROFILE, data, overrides)
+    name = name or INLINE_PROFILE
+    return PROFILES_BUILT.get([name, data, overrides], lambda: build_profile(name, data, overrides))
 
 
 def configured_cache_dir(variables):
