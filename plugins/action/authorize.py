@@ -141,7 +141,7 @@ class ActionModule(ActionBase):
         key = pending.key(profile, endpoint)
         if not task['redirect_url']:
             request = new_request(profile, endpoint, profile['redirect_uri'], task['authorization_params'])
-            pending.save(key, request)
+            pending.save(key, request, profile.name)
             self._show(profile, request, 'in a browser, approve, then copy the address the browser is sent to (even '
                                          'if that page does not load)')
             if task['start_only']:

@@ -23,7 +23,7 @@ import time
 
 from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import Pkce, new_state, same_secret
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile, scope_list
 
@@ -203,10 +203,16 @@ class PendingAuthorizations(object):
     def _path(self, key):
         return os.path.join(self.directory, 'authorize-%s.json' % key)
 
-    def save(self, key, request):
-        if not os.path.isdir(self.directory):
-            os.makedirs(self.directory, 0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix='.authorize-', suffix='.tmp')  # 0600
+    def save(self, key, request, profile_name=None):
+        try:
+            if not os.path.isdir(self.directory):
+                os.makedirs(self.directory, 0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix='.authorize-', suffix='.tmp')  # 0600
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the configured directory
+            raise CacheError('cannot keep the waiting authorization request in %s: %s' % (
+                self.directory[:200], getattr(exc, 'strerror', None) or exc), profile=profile_name,
+                hint='set cache_dir (the profile option, [tokenops_oauth2] cache_dir or TOKENOPS_OAUTH2_CACHE_DIR) '
+                     'to a writable directory')
         try:
             with os.fdopen(fd, 'w') as handle:
                 json.dump(request.to_record(), handle)

@@ -13,7 +13,7 @@ from ansible.module_utils.six.moves.urllib.parse import parse_qs, urlsplit
 from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import (
     AuthorizationError, AuthorizationRequest, PendingAuthorizations, add_query, exchange_code, new_request,
     parse_redirect)
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, ProfileError, TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import code_challenge
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 
@@ -192,6 +192,19 @@ def test_pending_requests_round_trip_in_private_files(tmp_path):
     assert loaded.url == req.url and loaded.code_verifier == req.code_verifier
     clock[0] += 901
     assert pending.load(key) is None and not list((tmp_path / 'cache').iterdir())
+
+
+@pytest.mark.parametrize('where', ['a_file', 'nul'])
+def test_an_unusable_directory_is_named_with_what_to_set(tmp_path, where):
+    blocker = tmp_path / 'file'
+    blocker.write_text('not a directory')
+    directory = str(blocker / 'cache') if where == 'a_file' else str(tmp_path) + '/c\x00'
+    pending = PendingAuthorizations(directory)
+    request = AuthorizationRequest(ENDPOINT, 'app', REDIRECT, scope='openid', created_at=1000.0)
+    with pytest.raises(CacheError) as caught:
+        pending.save(pending.key(profile(), ENDPOINT), request, 'p')
+    assert 'cannot keep the waiting authorization request' in str(caught.value)
+    assert caught.value.profile == 'p' and 'cache_dir' in caught.value.hint
 
 
 def test_pending_keys_differ_by_profile_client_and_endpoint(tmp_path):
