@@ -16,6 +16,8 @@ from ansible.playbook.task import Task
 
 from ansible_collections.tokenops.oauth2.plugins.action.run_lock import MAX_WAIT, ActionModule
 
+from ..bad_paths import bad_paths
+
 
 def run(**args):
     task = Task()
@@ -24,13 +26,7 @@ def run(**args):
     return action.run(task_vars={})
 
 
-@pytest.mark.parametrize('path, words', [
-    (['a.lock', 'b.lock'], 'path must be a file path, got a list'),
-    ({'a.lock': 1}, 'path must be a file path, got a mapping'),
-    ('', 'path must be a file path, got an empty string'),
-    (None, 'path must be a file path, got null'),
-    ('nul-\0-byte.lock', 'path must not contain a NUL byte'),
-])
+@pytest.mark.parametrize('path, words', bad_paths('.lock'))
 def test_refuses_what_is_not_a_file_path(path, words):
     result = run(path=path)
     assert result['failed'] is True and result['msg'] == words

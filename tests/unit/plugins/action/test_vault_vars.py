@@ -15,16 +15,12 @@ from ansible.playbook.task import Task
 
 from ansible_collections.tokenops.oauth2.plugins.action.vault_vars import ActionModule
 
+from ..bad_paths import bad_paths
+
 SECRET = 'secret-value-0123'
 
 
-@pytest.mark.parametrize('path, msg', [
-    (['a.yml', 'b.yml'], 'path must be a file path, got a list'),
-    ({'a.yml': 1}, 'path must be a file path, got a mapping'),
-    ('', 'path must be a file path, got an empty string'),
-    (None, 'path must be a file path, got null'),
-    ('nul-\0-byte.yml', 'path must not contain a NUL byte'),
-])
+@pytest.mark.parametrize('path, msg', bad_paths('.yml'))
 def test_refuses_what_is_not_a_file_path(path, msg):
     task = Task()
     task.args = dict(path=path, values=dict(token_var=SECRET))

@@ -17,6 +17,8 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.tokenops.oauth2.plugins.modules import env_file
 
+from ..bad_paths import bad_paths
+
 TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0LXN1YmplY3QtdG9rZW4ifQ.c2VjcmV0LXNpZ25hdHVyZS0xMjM0NTY3ODk'
 TOKEN2 = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzZWNvbmQtdG9rZW4tdmFsdWUifQ.YW5vdGhlci1zaWduYXR1cmUtOTg3NjU0MzIx'
 SECRETS = (TOKEN, TOKEN2)
@@ -209,13 +211,7 @@ def test_a_write_removes_what_dead_writers_left_and_spares_live_ones(tmp_path, c
     assert target.read_text() == 'APP_TOKEN=whole\n'
 
 
-@pytest.mark.parametrize('path, msg', [
-    (['a.env', 'b.env'], 'path must be a file path, got a list'),
-    ({'a.env': 1}, 'path must be a file path, got a mapping'),
-    ('', 'path must be a file path, got an empty string'),
-    (None, 'path must be a file path, got null'),
-    ('nul-\0-byte.env', 'path must not contain a NUL byte'),
-])
+@pytest.mark.parametrize('path, msg', bad_paths('.env'))
 def test_refuses_what_is_not_a_file_path(tmp_path, capsys, monkeypatch, path, msg):
     monkeypatch.chdir(tmp_path)  # where a list's repr would have been written
     result = run(capsys, path=path, values=dict(A=TOKEN))
