@@ -57,8 +57,18 @@ def _construct_tagged(cls):
 _Loader.add_constructor('!vault', _construct_tagged(Vaulted))
 _Loader.add_constructor('!vault-encrypted', _construct_tagged(Vaulted))
 _Loader.add_constructor('!unsafe', _construct_tagged(Unsafe))
+# PyYAML writes YAML 1.1's other line breaks (NEL, LS, PS) raw inside a plain or single-quoted scalar, where a reader
+# folds them (NEL comes back as a space). In double quotes they are escapes (\N, \L, \P) and come back as written.
+_OTHER_BREAKS = ('\x85', '\u2028', '\u2029')
+
+
+def _style(text):
+    return '"' if any(char in text for char in _OTHER_BREAKS) else None
+
+
+_Dumper.add_representer(str, lambda dumper, v: dumper.represent_scalar('tag:yaml.org,2002:str', v, style=_style(v)))
 _Dumper.add_representer(Vaulted, lambda dumper, v: dumper.represent_scalar('!vault', v.ciphertext, style='|'))
-_Dumper.add_representer(Unsafe, lambda dumper, v: dumper.represent_scalar('!unsafe', str(v)))
+_Dumper.add_representer(Unsafe, lambda dumper, v: dumper.represent_scalar('!unsafe', str(v), style=_style(v)))
 
 
 def dump(data):
