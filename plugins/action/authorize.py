@@ -84,7 +84,7 @@ class ActionModule(ActionBase):
             # flow only after the browser step, and the paste flow keeps its waiting request in the cache directory.
             client = TokenClient(profile, transport=Transport(profile))
             if profile.get('cache_dir'):
-                TokenCache(profile['cache_dir'])
+                TokenCache(profile['cache_dir'], profile_name=profile.name)
             if task['flow'] == 'device':
                 token = self._device(profile, client)
             else:

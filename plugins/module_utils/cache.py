@@ -64,9 +64,10 @@ def write_private_file(path, data):
 
 
 class TokenCache(object):
-    def __init__(self, directory, warn=None):
+    def __init__(self, directory, warn=None, profile_name=None):
+        self.profile_name = profile_name  # named in every error, like the engine's other errors
         if CRYPTOGRAPHY_IMPORT_ERROR:
-            raise CacheError('the Python library cryptography is required for the token cache',
+            raise CacheError('the Python library cryptography is required for the token cache', profile=profile_name,
                              hint='install it, or set cache: false')
         self.directory = os.path.abspath(os.path.expanduser(directory))
         self._warn = warn or (lambda msg: None)
@@ -78,18 +79,20 @@ class TokenCache(object):
         try:
             os.makedirs(self.directory, mode=0o700)
         except ValueError as exc:  # a NUL byte in the path
-            raise CacheError('cannot use %r as the token cache directory: %s' % (self.directory[:200], exc), hint=hint)
+            raise CacheError('cannot use %r as the token cache directory: %s' % (self.directory[:200], exc),
+                             profile=self.profile_name, hint=hint)
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise CacheError('cannot create the token cache directory %s: %s' % (self.directory[:200], exc.strerror),
-                                 hint=hint)
+                                 profile=self.profile_name, hint=hint)
         if not os.path.isdir(self.directory):
-            raise CacheError('the token cache directory %s is not a directory' % self.directory, hint=hint)
+            raise CacheError('the token cache directory %s is not a directory' % self.directory,
+                             profile=self.profile_name, hint=hint)
         info = os.stat(self.directory)
         if stat.S_IMODE(info.st_mode) & 0o077:
             if info.st_uid != os.getuid():
                 raise CacheError('the token cache directory %s is open to others and not ours' % self.directory,
-                                 hint='choose another cache_dir')
+                                 profile=self.profile_name, hint='choose another cache_dir')
             os.chmod(self.directory, 0o700)
 
     def _path(self, key, suffix='.token'):
@@ -147,7 +150,7 @@ class TokenCache(object):
             write_private_file(self._path(key), json.dumps(envelope).encode('utf-8'))
         except OSError as exc:
             raise CacheError('cannot write the token cache in %s: %s' % (self.directory, exc.strerror),
-                             hint='free space or fix permissions of cache_dir, or set cache: false')
+                             profile=self.profile_name, hint='free space or fix permissions of cache_dir, or set cache: false')
 
     def load_document(self, key, max_age, now):
         """A public document (discovery metadata) stored in the clear, or None when absent or older than max_age."""

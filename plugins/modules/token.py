@@ -198,7 +198,7 @@ def main():
         profile = build_profile(module.params['profile'] or '(inline)', overrides=options)
         for warning in profile.warnings:
             module.warn(warning)
-        cache = TokenCache(profile['cache_dir'], warn=module.warn) \
+        cache = TokenCache(profile['cache_dir'], warn=module.warn, profile_name=profile.name) \
             if profile.get('cache_dir') and profile.get('cache') else None
         client = TokenClient(profile, cache=cache, warn=module.warn)
         if module.params['state'] == 'absent':

@@ -81,7 +81,7 @@ def controller_client(profile, cache_dir, warn):
     """A TokenClient with the controller cache, unless the profile turns the cache off."""
     cache = None
     if profile.get('cache'):
-        cache = TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn)
+        cache = TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn, profile_name=profile.name)
     return TokenClient(profile, cache=cache, warn=warn)
 
 
