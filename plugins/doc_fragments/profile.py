@@ -173,6 +173,22 @@ options:
       - Token cache directory for this profile, overriding the plugin setting.
       - For the module run on a managed host, the cache is used only when this is set.
     type: path
+  cache_url:
+    description:
+      - The shared token store (Redis) for this profile, overriding the plugin setting O(cache_url) of the lookup
+        (ansible.cfg C([tokenops_oauth2] cache_url), C(TOKENOPS_OAUTH2_CACHE_URL)); see there for the URL forms.
+      - Used on the controller only; the module run on a managed host (O(fetch_on=host)) ignores it.
+    type: str
+  cache_fallback:
+    description:
+      - What to do when the shared store (O(cache_url)) cannot be used (unreachable, refusing the login, full).
+        V(local) uses the controller's own cache (one warning), V(fail) fails with the store's URL (never its
+        password).
+      - Defaults to V(fail) for O(grant_type=refresh_token) and O(grant_type=authorization_code), whose renewal spends
+        a single-use refresh token that another controller may already have rotated, and to V(local) for the
+        other grants, which can always obtain a new token with the profile's own credentials.
+    type: str
+    choices: [local, fail]
   base_url:
     description: Base URL a preset builds its endpoints from (a private deployment, a test server).
     type: str

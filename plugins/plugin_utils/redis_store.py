@@ -296,7 +296,7 @@ class RedisStore(object):
             kind = _error_kind(exc) if not REDIS_IMPORT_ERROR else None
             if kind is None:
                 raise
-            reason = redact(str(exc) or type(exc).__name__, self._secrets)
+            reason = redact(str(exc) or type(exc).__name__, self._secrets).rstrip('.')
             user = self.client.connection_pool.connection_kwargs.get('username') if kind == 'auth' else None
             raise SharedStoreError('cannot %s the shared token store %s%s: %s' % (
                 doing, self.display, " as ACL user '%s'" % user if user else '', reason[:300]), kind,

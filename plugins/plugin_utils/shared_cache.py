@@ -85,3 +85,34 @@ class SharedTokenCache(object):
     def remove(self, key):
         self.backend.delete(key)
         self._generations.pop(key, None)
+
+
+# What seals entries for the shared store: set by the integration with the cache's key derivation, which derives
+# names and keys from a master key (here the shared cache_key instead of the controller's local key). Until then a
+# configured cache_url is refused rather than silently replaced by the file cache.
+SEALER_FACTORY = None
+_FELL_BACK = set()  # stores this process found down: one attempt and one warning per process, not per lookup
+
+
+def open_shared_cache(profile, settings, warn):
+    """A SharedTokenCache for SharedStoreSettings, or None when the store cannot be used and the profile's
+    cache_fallback is local (after one warning): the caller then uses the controller's file cache."""
+    from ansible_collections.tokenops.oauth2.plugins.plugin_utils.redis_store import RedisStore, SharedStoreError
+    if settings.fallback == 'local' and settings.location.display in _FELL_BACK:
+        return None  # this process found it down already: a template calling the lookup 1,000 times waits once
+    try:
+        store = RedisStore.open(settings, profile=profile.name)
+    except SharedStoreError as exc:
+        if settings.fallback != 'local' or exc.kind == 'missing_library':
+            raise
+        if settings.location.display not in _FELL_BACK:
+            _FELL_BACK.add(settings.location.display)
+            warn("profile '%s': %s; using the controller cache instead (cache_fallback: local)"
+                 % (profile.name, exc.message))
+        return None
+    if SEALER_FACTORY is None:
+        raise SharedStoreError('cache_url %s is set, but this version of the collection cannot seal entries for a '
+                               'shared store yet' % settings.location.display, 'unsupported', profile=profile.name,
+                               hint='unset cache_url (TOKENOPS_OAUTH2_CACHE_URL, [tokenops_oauth2] cache_url, or the '
+                                    "profile's cache_url) to use the controller cache")
+    return SharedTokenCache(store, SEALER_FACTORY(settings.key), warn=warn, profile_name=profile.name)
