@@ -10,7 +10,9 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     # The shared token store's settings, documented once. The lookup declares them (with their ansible.cfg, environment
     # and variable sources) and the token action plugin reads them through the lookup's configuration, so both agree.
-    # cache_url and cache_fallback are profile keys too (doc fragment tokenops.oauth2.profile), which win.
+    # cache_url and cache_fallback are profile keys too (doc fragment tokenops.oauth2.profile), which win. The TLS
+    # files are type str, not path: an empty value (AWX injects one for an input left empty) means unset, where
+    # ansible's path type would turn it into the current directory; store_settings expands ~ itself.
     DOCUMENTATION = r'''
 options:
   cache_url:
@@ -67,7 +69,7 @@ options:
         key: cache_fallback
   cache_ca_path:
     description: For a V(rediss://) O(cache_url), the CA bundle (PEM) that signed the server's certificate.
-    type: path
+    type: str
     env:
       - name: TOKENOPS_OAUTH2_CACHE_CA_PATH
     ini:
@@ -75,7 +77,7 @@ options:
         key: cache_ca_path
   cache_client_cert:
     description: For a V(rediss://) O(cache_url) that wants client certificates, the certificate (PEM).
-    type: path
+    type: str
     env:
       - name: TOKENOPS_OAUTH2_CACHE_CLIENT_CERT
     ini:
@@ -83,7 +85,7 @@ options:
         key: cache_client_cert
   cache_client_key:
     description: The private key of O(cache_client_cert), when it is not in the same file.
-    type: path
+    type: str
     env:
       - name: TOKENOPS_OAUTH2_CACHE_CLIENT_KEY
     ini:

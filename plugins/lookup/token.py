@@ -55,6 +55,9 @@ options:
     ini:
       - section: tokenops_oauth2
         key: cache_dir
+requirements:
+  - cryptography (for the token cache)
+  - redis (redis-py), on the controller, only for the shared token store (O(cache_url))
 notes:
   - The token is a secret. Pass it only to tasks that set C(no_log=true) (such as C(ansible.builtin.uri) with
     an C(Authorization) header) rather than printing it.
