@@ -167,8 +167,8 @@ def _require_redis(profile):
 
 
 def _no_client_setinfo():
-    """The keyword that stops redis-py sending CLIENT SETINFO on connect (a command the store's ACL user need not
-    have; refused, it would fill the server's ACL LOG): driver_info in redis-py 7.1+, lib_name before."""
+    """The keyword that stops redis-py sending CLIENT SETINFO on connect (Redis 7.2+; a command the store's ACL user
+    need not have, and refused it would fill the server's ACL LOG): driver_info in newer redis-py, lib_name before."""
     if REDIS_IMPORT_ERROR:
         return {}
     import inspect

@@ -346,6 +346,17 @@ def test_a_full_store_refuses_writes_with_a_clear_error(redis_own):
         redis_own.unfill()
 
 
+def test_the_documented_acl_is_all_the_store_needs(redis_own):
+    """A Redis of its own, so that no other test's refused command is in its ACL LOG."""
+    store = open_store(redis_own)
+    _round_trip(store)
+    store.write_document('doc', b'sealed', 60000)
+    assert store.read_document('doc') == b'sealed'
+    assert store.wait('token-n') == 'free'
+    store.delete('token-n')
+    assert redis_own.admin().acl_log() == [], 'the store sent a command its ACL refused'
+
+
 def test_the_acl_user_can_do_nothing_else(redis_server):
     user = redis_server.as_user()
     user.set(DEFAULT_PREFIX + 'allowed', b'1')
