@@ -175,18 +175,15 @@ options:
     type: path
   cache_url:
     description:
-      - The shared token store (Redis) for this profile, overriding the plugin setting O(cache_url) of the lookup
-        (ansible.cfg C([tokenops_oauth2] cache_url), C(TOKENOPS_OAUTH2_CACHE_URL)); see there for the URL forms.
+      - The shared token store (Redis) for this profile, overriding the setting C(cache_url) (ansible.cfg
+        C([tokenops_oauth2] cache_url), C(TOKENOPS_OAUTH2_CACHE_URL)); C(ansible-doc -t lookup tokenops.oauth2.token)
+        describes the URL forms and the store's other settings.
       - Used on the controller only; the module run on a managed host (O(fetch_on=host)) ignores it.
     type: str
   cache_fallback:
     description:
-      - What to do when the shared store (O(cache_url)) cannot be used (unreachable, refusing the login, full).
-        V(local) uses the controller's own cache (one warning), V(fail) fails with the store's URL (never its
-        password).
-      - Defaults to V(fail) for O(grant_type=refresh_token) and O(grant_type=authorization_code), whose renewal spends
-        a single-use refresh token that another controller may already have rotated, and to V(local) for the
-        other grants, which can always obtain a new token with the profile's own credentials.
+      - What to do when the shared store (O(cache_url)) cannot be used, overriding the setting C(cache_fallback)
+        described by C(ansible-doc -t lookup tokenops.oauth2.token).
     type: str
     choices: [local, fail]
   base_url:

@@ -58,8 +58,12 @@ options:
       - name: tokenops_oauth2_cache_key
   cache_fallback:
     description:
-      - What to do when the shared store cannot be used, V(local) or V(fail); a profile's own O(cache_fallback)
-        wins. Unset, it depends on the profile's grant (see the profile option).
+      - What to do when the shared store (O(cache_url)) cannot be used (unreachable, refusing the login, full).
+        V(local) uses the controller's own cache (one warning per run), V(fail) fails with the store's URL (never
+        its password). A profile's own C(cache_fallback) wins.
+      - Defaults to V(fail) for profiles with O(grant_type=refresh_token) or O(grant_type=authorization_code), whose
+        renewal spends a single-use refresh token that another controller may already have rotated, and to V(local)
+        for the other grants, which can always obtain a new token with the profile's own credentials.
     type: str
     choices: [local, fail]
     env:

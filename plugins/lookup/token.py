@@ -19,8 +19,8 @@ description:
   - One cache is shared by every fork and every run, so a play over many hosts sends one request per profile and
     expiry window.
 extends_documentation_fragment:
+  - tokenops.oauth2.shared_store  # first: its descriptions of cache_url and cache_fallback win over the profile's
   - tokenops.oauth2.profile
-  - tokenops.oauth2.shared_store
 options:
   _terms:
     description: Names of profiles in C(oauth2_profiles).

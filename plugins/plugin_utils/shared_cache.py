@@ -52,8 +52,9 @@ class SharedTokenCache(object):
     def store(self, key, secret, record):
         """Store ``record`` over what this process last read for ``key``. False when another controller stored a
         newer entry since: theirs stays, and the caller should take it (``load``) rather than hand out its own."""
-        generation = self.backend.write(key, self.sealer.seal(key, secret, record), self._generations.get(key, ABSENT),
-                                      entry_ttl_ms(record, self._clock()))
+        sealed = self.sealer.seal(key, secret, record)
+        generation = self.backend.write(key, sealed, self._generations.get(key, ABSENT),
+                                        entry_ttl_ms(record, self._clock()))
         if generation is None:
             self._warn("profile '%s': another controller stored a newer token while this one renewed (its lock had "
                        "run out); keeping the newer one" % self.profile_name)
@@ -79,8 +80,8 @@ class SharedTokenCache(object):
         return None
 
     def store_document(self, key, document, now):
-        self.backend.write_document(key, self.sealer.seal(key, None, dict(stored_at=now, document=document)),
-                                  DOCUMENT_TTL * 1000)
+        sealed = self.sealer.seal(key, None, dict(stored_at=now, document=document))
+        self.backend.write_document(key, sealed, DOCUMENT_TTL * 1000)
 
     def remove(self, key):
         self.backend.delete(key)

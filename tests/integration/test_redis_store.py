@@ -82,7 +82,7 @@ def wait_until(condition, what, limit=60):
 # ---- single flight ----------------------------------------------------------------------------------------------------
 def test_many_processes_contending_get_the_lease_one_at_a_time(redis_server, tmp_path):
     prefix, rounds = fresh_prefix(), 5
-    workers = [Worker(redis_server, 'contend', prefix, 'token-a', rounds, tmp_path) for _ in range(8)]
+    workers = [Worker(redis_server, 'contend', prefix, 'token-a', rounds, tmp_path) for _worker in range(8)]
     try:
         results = [w.event() for w in workers]
     finally:
@@ -187,7 +187,7 @@ def test_waiters_wake_on_the_holders_store_not_by_a_timeout(redis_server):
     lease = store.try_lease('token-h')  # held, and extended, until the end: only a store can wake the waiters
     waiters = []
     try:
-        waiters = [Worker(redis_server, 'wait', prefix, 'token-h') for _ in range(5)]
+        waiters = [Worker(redis_server, 'wait', prefix, 'token-h') for _waiter in range(5)]
         wait_until(lambda: dict(redis_server.admin().pubsub_numsub(channel)).get(channel.encode()) == 5,
                    'the five waiters to subscribe')
         store.write('token-h', b'renewed', '0', None)
@@ -224,16 +224,15 @@ def test_waiting_on_a_free_lock_returns_at_once(redis_server):
 
 # ---- TTLs -----------------------------------------------------------------------------------------------------------------
 def _stored_ttl(server, store, name, record):
-    now = time.time()
-    store.write(name, b'sealed', '0', entry_ttl_ms(record, now))
-    return server.admin().pttl(store.key('t', name)), now
+    store.write(name, b'sealed', '0', entry_ttl_ms(record, time.time()))
+    return server.admin().pttl(store.key('t', name))
 
 
 def test_an_entry_without_refresh_token_expires_a_little_after_its_access_token(redis_server):
     store = open_store(redis_server)
     now = time.time()
     record = dict(access_token='a', expires_at_ts=now + 300, refresh_token=None)
-    ttl, _ = _stored_ttl(redis_server, store, 'token-k', record)
+    ttl = _stored_ttl(redis_server, store, 'token-k', record)
     assert 300 * 1000 < ttl <= entry_ttl_ms(record, now)
 
 
@@ -241,9 +240,9 @@ def test_an_entry_with_a_refresh_token_outlives_the_access_token(redis_server):
     store = open_store(redis_server)
     now = time.time()
     forever = dict(access_token='a', expires_at_ts=now + 300, refresh_token='r')
-    assert _stored_ttl(redis_server, store, 'token-l', forever)[0] == -1, 'a refresh token entry must not expire'
+    assert _stored_ttl(redis_server, store, 'token-l', forever) == -1, 'a refresh token entry must not expire'
     until = dict(forever, refresh_expires_at_ts=now + 7200)
-    ttl, _ = _stored_ttl(redis_server, store, 'token-m', until)
+    ttl = _stored_ttl(redis_server, store, 'token-m', until)
     assert 3600 * 1000 < ttl <= 7200 * 1000
     # A later write without a refresh token expiry makes it permanent again (PERSIST), not stuck with the old TTL.
     store.write('token-m', b'sealed', store.read('token-m').generation, None)
@@ -361,7 +360,7 @@ def test_the_acl_user_can_do_nothing_else(redis_server):
     user = redis_server.as_user()
     user.set(DEFAULT_PREFIX + 'allowed', b'1')
     for attempt in (lambda: user.get('other-application:secret'), lambda: user.keys('*'), user.flushall,
-                    lambda: user.config_get('requirepass'), lambda: user.acl_list(),
+                    lambda: user.config_get('requirepass'), user.acl_list,
                     lambda: user.execute_command('SUBSCRIBE', 'other-channel'), user.bgsave):
         with pytest.raises(redis.exceptions.NoPermissionError):
             attempt()

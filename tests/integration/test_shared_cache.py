@@ -26,7 +26,7 @@ def test_processes_starting_cold_send_one_token_request(redis_server, oidc_provi
     client = oidc_provider.clients['cc_basic']
     prefix = fresh_prefix()
     workers = [Worker(redis_server, 'client', prefix, 'ignored', oidc_provider.url + '/token', client['client_id'],
-                      CLIENT_SECRET=client['client_secret']) for _ in range(6)]
+                      CLIENT_SECRET=client['client_secret']) for _worker in range(6)]
     try:
         assert [w.event()['event'] for w in workers] == ['ready'] * 6
         before = oidc_provider.stats()['token_requests']

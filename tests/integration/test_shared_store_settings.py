@@ -51,8 +51,8 @@ def run(tmp_path, profiles, name, via, env=None, extra_vars=None, args=(), check
 @pytest.mark.parametrize('via', ['module', 'lookup'])
 def test_a_password_in_the_url_is_refused_before_anything_connects(tmp_path, oidc_provider, via):
     url = 'redis://tokenops:%s@127.0.0.1:%d/0' % (PASSWORD, free_port())
-    proc = run(tmp_path, {'api': cc_profile(oidc_provider)}, 'api', via, env=dict(TOKENOPS_OAUTH2_CACHE_URL=url,
-                                                                                 TOKENOPS_OAUTH2_CACHE_KEY=KEY))
+    env = dict(TOKENOPS_OAUTH2_CACHE_URL=url, TOKENOPS_OAUTH2_CACHE_KEY=KEY)
+    proc = run(tmp_path, {'api': cc_profile(oidc_provider)}, 'api', via, env=env)
     assert proc.returncode != 0 and 'cache_url: must not hold a password' in proc.stdout
 
 

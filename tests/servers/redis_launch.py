@@ -109,8 +109,18 @@ def make_pki(directory, ca_name='tokenops redis test CA'):
     return pki
 
 
+class _Closing:
+    """``with`` closes it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 # ---- one redis-server -----------------------------------------------------------------------------------------------
-class RedisServer:
+class RedisServer(_Closing):
     """A redis-server child process. See the module docstring."""
 
     def __init__(self, acl_rules, user='tokenops', persistence=False, tls=None, unix=False, replica_of=None,
@@ -261,12 +271,6 @@ class RedisServer:
         _RUNNING.discard(self)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def __repr__(self):
         return '<RedisServer %s pid=%s>' % (self.url, self.process.pid if self.process else None)
 
@@ -305,7 +309,7 @@ class SentinelProcess:
             self.process.wait(timeout=5)
 
 
-class SentinelGroup:
+class SentinelGroup(_Closing):
     """A primary, a replica and three Sentinels. ``url`` is the redis+sentinel:// URL for the ACL user."""
 
     def __init__(self, acl_rules, service_name='tokenops', user='tokenops'):
@@ -322,7 +326,7 @@ class SentinelGroup:
         self.replica.start()
         _wait(lambda: self.primary.admin().info('replication').get('connected_slaves', 0) >= 1, timeout,
               'the replica to connect to the primary')
-        self.sentinels = [SentinelProcess(self.workdir, self.primary, self.service_name, 2) for _ in range(3)]
+        self.sentinels = [SentinelProcess(self.workdir, self.primary, self.service_name, 2) for _sentinel in range(3)]
         _RUNNING.add(self)
         # Sentinels find each other and the replica through the primary's hello channel: wait until each knows all.
         _wait(lambda: all(self._sentinel_view(s) for s in self.sentinels), timeout, 'the Sentinels to see each other')
@@ -365,12 +369,6 @@ class SentinelGroup:
         self.primary.close()
         _RUNNING.discard(self)
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def start_sentinel_group(acl_rules, **options):
