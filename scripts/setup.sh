@@ -4,6 +4,7 @@
 #   .venv/          Python 3.11 venv with requirements-dev.txt (ansible-core, pytest, ansible-lint, ...)
 #   node_modules/   the real authorization servers the tests start (npm oidc-provider, @node-oauth/oauth2-server)
 #   ~/.ansible/test/cache   ansible-test's pip bootstrap, seeded offline (tools/ansible-test-offline)
+#   redis-server, redis-sentinel   Debian's, for the shared token store's tests (started by the tests themselves)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,12 @@ fi
 if ! command -v systemd-analyze >/dev/null; then
   echo "setup: Debian systemd package (systemd-analyze)"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd >/dev/null
+fi
+
+# The shared token store's tests start real Redis servers and Sentinels on 127.0.0.1 (tests/servers/redis_launch.py).
+if ! command -v redis-server >/dev/null || ! command -v redis-sentinel >/dev/null; then
+  echo "setup: Debian redis-server and redis-sentinel (the shared token store's tests)"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server redis-sentinel >/dev/null
 fi
 
 if ! ls ~/.ansible/test/cache/get_pip_*.py >/dev/null 2>&1; then

@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    configured_cache_dir, controller_client, refresh_token_store, resolve_profile)
+    configured_cache_dir, configured_store_options, controller_client, refresh_token_store, resolve_profile)
 
 TASK_OPTIONS = dict(
     profile=dict(type='str'),
@@ -47,7 +47,8 @@ class ActionModule(ActionBase):
             warnings.extend(profile.warnings)
             if task['fetch_on'] == 'host':
                 return self._with_store(self._on_host(result, profile, task, task_vars), profile, task_vars)
-            client = controller_client(profile, configured_cache_dir(task_vars), warnings.append)
+            client = controller_client(profile, configured_cache_dir(task_vars), warnings.append,
+                                       configured_store_options(task_vars, self._templar))
             if task['state'] == 'absent':
                 revoked = client.revoke_held(check_mode=self._task.check_mode)
                 return dict(result, changed=bool(revoked), revoked=revoked, profile=profile.name)

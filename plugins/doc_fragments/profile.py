@@ -173,6 +173,19 @@ options:
       - Token cache directory for this profile, overriding the plugin setting.
       - For the module run on a managed host, the cache is used only when this is set.
     type: path
+  cache_url:
+    description:
+      - The shared token store (Redis) for this profile, overriding the setting C(cache_url) (ansible.cfg
+        C([tokenops_oauth2] cache_url), C(TOKENOPS_OAUTH2_CACHE_URL)); C(ansible-doc -t lookup tokenops.oauth2.token)
+        describes the URL forms and the store's other settings.
+      - Used on the controller only; the module run on a managed host (O(fetch_on=host)) ignores it.
+    type: str
+  cache_fallback:
+    description:
+      - What to do when the shared store (O(cache_url)) cannot be used, overriding the setting C(cache_fallback)
+        described by C(ansible-doc -t lookup tokenops.oauth2.token).
+    type: str
+    choices: [local, fail]
   base_url:
     description: Base URL a preset builds its endpoints from (a private deployment, a test server).
     type: str

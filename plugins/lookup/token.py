@@ -19,6 +19,7 @@ description:
   - One cache is shared by every fork and every run, so a play over many hosts sends one request per profile and
     expiry window.
 extends_documentation_fragment:
+  - tokenops.oauth2.shared_store  # first: its descriptions of cache_url and cache_fallback win over the profile's
   - tokenops.oauth2.profile
 options:
   _terms:
@@ -54,6 +55,9 @@ options:
     ini:
       - section: tokenops_oauth2
         key: cache_dir
+requirements:
+  - cryptography (for the token cache)
+  - redis (redis-py), on the controller, only for the shared token store (O(cache_url))
 notes:
   - The token is a secret. Pass it only to tasks that set C(no_log=true) (such as C(ansible.builtin.uri) with
     an C(Authorization) header) rather than printing it.
@@ -102,16 +106,18 @@ from ansible.utils.vars import transform_to_native_types
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import describe_unknown
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    INLINE_PROFILE, as_ansible_error, controller_client, profile_overrides, resolve_profile)
+    INLINE_PROFILE, STORE_OPTIONS, as_ansible_error, controller_client, profile_overrides, resolve_profile,
+    store_options)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 
 display = Display()
 
-# set_options walks every documented option (the profile's fifty) for the four the lookup itself uses. No option is
-# read from host variables, so they depend on the call's keywords and ansible's configuration only (ansible.cfg is
-# read once per process; the environment variable is part of the key): worked out once per distinct call.
-LOOKUP_OPTIONS = ('field', 'force_refresh', 'validate', 'cache_dir')
-CACHE_DIR_ENV = 'TOKENOPS_OAUTH2_CACHE_DIR'
+# set_options walks every documented option (the profile's fifty) for the few the lookup itself uses. They depend on
+# the call's keywords and ansible's configuration only (ansible.cfg is read once per process; our environment
+# variables are part of the key): worked out once per distinct call. The store secrets that may come from host
+# variables are read per call, by controller.store_options, outside this memo.
+LOOKUP_OPTIONS = ('field', 'force_refresh', 'validate', 'cache_dir') + STORE_OPTIONS
+ENV_PREFIX = 'TOKENOPS_OAUTH2_'
 OPTIONS_SET = Memo()
 
 
@@ -119,17 +125,19 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self._check_keywords(kwargs)
-        options = OPTIONS_SET.get([transform_to_native_types(kwargs, redact=False), os.environ.get(CACHE_DIR_ENV)],
+        environment = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX))
+        options = OPTIONS_SET.get([transform_to_native_types(kwargs, redact=False), environment],
                                   lambda: self._lookup_options(kwargs))
         overrides = profile_overrides(dict((k, v) for k, v in kwargs.items() if k != 'cache_dir'))
         templar = self._templar.copy_with_new_env(available_variables=variables or {})
+        store = store_options(options, variables or {}, templar, direct=kwargs)
         results = []
         for name in terms or [INLINE_PROFILE]:
             try:
                 profile = resolve_profile(name, variables or {}, templar, overrides)
                 for warning in profile.warnings:
                     display.warning(warning)
-                client = controller_client(profile, options['cache_dir'], display.warning)
+                client = controller_client(profile, options['cache_dir'], display.warning, store)
                 token = client.get_token(force_refresh=options['force_refresh'])
                 mapping = token.as_result(time.time())
                 if options['validate']:

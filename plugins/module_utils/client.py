@@ -166,7 +166,12 @@ class TokenClient(object):
                 not held.renew_due(self.clock(), self.profile.get('renew_before')):
             return held
         token = self._renew(held)
-        self.cache.store(key, secret, token.to_record())
+        if self.cache.store(key, secret, token.to_record()) is False:
+            # A shared store's fence refused the write: another controller stored a newer token after our lock ran
+            # out. Theirs is what every other controller now uses (and holds the newest refresh token): take it.
+            newer = self._cached(key, secret)
+            if newer is not None:
+                return newer
         return token
 
     @staticmethod

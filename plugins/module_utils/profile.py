@@ -71,6 +71,9 @@ PROFILE_OPTIONS = dict(
     refresh_token_var=dict(type='str', no_log=False),
     cache=dict(type='bool'),
     cache_dir=dict(type='path'),
+    # The shared token store (controller only; plugins/plugin_utils/store_settings.py checks them before any use).
+    cache_url=dict(type='str'),
+    cache_fallback=dict(type='str', choices=['local', 'fail']),
     # Preset inputs.
     base_url=dict(type='str'),
     api_url=dict(type='str'),

@@ -126,6 +126,16 @@ def _expires_at(body, profile, now, common):
     return now + expires_in
 
 
+def _refresh_expires_at(body, now):
+    """When the refresh token expires, from Keycloak's (and others') ``refresh_expires_in``; None when the server did
+    not say, or said 0 (Keycloak's offline tokens, which do not expire). Not RFC 6749: a value we cannot read is
+    ignored rather than refused, and only decides how long the shared store keeps the entry."""
+    raw = body.get('refresh_expires_in')
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 < raw <= MAX_EXPIRES_IN:
+        return None
+    return now + raw
+
+
 def parse_token_response(response, profile, now, requested_scope=None):
     """Turn a token endpoint answer into a Token, or raise TokenEndpointError that says what went wrong."""
     if response.status != 200:
@@ -153,4 +163,5 @@ def parse_token_response(response, profile, now, requested_scope=None):
         access_token=access_token, token_type=token_type, obtained_at=now,
         expires_at_ts=_expires_at(body, profile, now, common),
         refresh_token=refresh_token if isinstance(refresh_token, string_types) else None,
+        refresh_expires_at_ts=_refresh_expires_at(body, now) if refresh_token else None,
         scope=granted or requested_scope, profile=profile.name)

@@ -24,17 +24,20 @@ except AttributeError:  # pragma: no cover - Python 2 has no timezone; managed h
 
 
 class Token(object):
-    """An access token with its metadata. ``obtained_at`` and ``expires_at_ts`` are epoch seconds."""
+    """An access token with its metadata. ``obtained_at``, ``expires_at_ts`` and ``refresh_expires_at_ts`` (when
+    the server said when the refresh token expires, else None) are epoch seconds."""
 
-    FIELDS = ('access_token', 'token_type', 'refresh_token', 'scope', 'obtained_at', 'expires_at_ts')
+    FIELDS = ('access_token', 'token_type', 'refresh_token', 'scope', 'obtained_at', 'expires_at_ts',
+              'refresh_expires_at_ts')
 
     def __init__(self, access_token, token_type, obtained_at, expires_at_ts, refresh_token=None, scope=None,
-                 profile=None, from_cache=False):
+                 profile=None, from_cache=False, refresh_expires_at_ts=None):
         self.access_token = access_token
         self.token_type = token_type
         self.obtained_at = obtained_at
         self.expires_at_ts = expires_at_ts
         self.refresh_token = refresh_token
+        self.refresh_expires_at_ts = refresh_expires_at_ts
         self.scope = scope
         self.profile = profile
         self.from_cache = from_cache

@@ -4,7 +4,7 @@
 """Controller-side glue shared by the lookup and the action plugins: profile resolution and the cache location.
 
 This is the one place that knows where profiles live (``oauth2_profiles`` in the host's variables) and how the
-cache directory is configured; the engine in module_utils knows neither.
+cache directory and the shared store are configured; the engine in module_utils knows neither.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,10 +23,16 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.client import Toke
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS, build_profile
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.store_settings import shared_store_settings
 
 PROFILES_VAR = 'oauth2_profiles'
 INLINE_PROFILE = '(inline)'
 LOOKUP_NAME = 'tokenops.oauth2.token'
+# The shared store's plugin settings (doc fragment tokenops.oauth2.shared_store), and the two secrets among them that
+# may come from an inventory variable.
+STORE_OPTIONS = ('cache_url', 'cache_password', 'cache_key', 'cache_fallback', 'cache_ca_path', 'cache_client_cert',
+                 'cache_client_key')
+STORE_VARIABLES = dict(cache_password='tokenops_oauth2_cache_password', cache_key='tokenops_oauth2_cache_key')
 # A Profile is built from its templated data alone and never changed after: the same data gives the same Profile.
 PROFILES_BUILT = Memo()
 
@@ -77,10 +83,35 @@ def configured_cache_dir(variables):
     return lookup.get_option('cache_dir')
 
 
-def controller_client(profile, cache_dir, warn):
-    """A TokenClient with the controller cache, unless the profile turns the cache off."""
+def store_options(options, variables, templar, direct=()):
+    """The plugin-level shared store settings (STORE_OPTIONS): ``options`` as the lookup's configuration resolved
+    them (keyword, environment, ansible.cfg), and the secrets of STORE_VARIABLES from the host's variables, templated
+    like a profile (so a vaulted value or a reference to one works). A variable wins over the environment, a keyword
+    (``direct``) over both, as Ansible ranks its own sources."""
+    settings = dict((k, options.get(k)) for k in STORE_OPTIONS)
+    for option, variable in STORE_VARIABLES.items():
+        if option not in direct and variables.get(variable) is not None:
+            settings[option] = templar.template(variables[variable])
+    return settings
+
+
+def configured_store_options(variables, templar):
+    """store_options for an action plugin, read through the lookup's configuration like configured_cache_dir."""
+    lookup = lookup_loader.get(LOOKUP_NAME)
+    lookup.set_options(direct={})
+    return store_options(dict((k, lookup.get_option(k)) for k in STORE_OPTIONS), variables, templar)
+
+
+def controller_client(profile, cache_dir, warn, store=None):
+    """A TokenClient with the controller cache: the shared store when cache_url is set (``store``: store_options),
+    else (or when the store is down and cache_fallback is local) the file cache; none if the profile turns it off."""
     cache = None
-    if profile.get('cache'):
+    settings = shared_store_settings(profile, store or {})
+    if settings is not None:
+        # Imported here: a run without a shared store never pays for importing redis.
+        from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import open_shared_cache
+        cache = open_shared_cache(profile, settings, warn)
+    if cache is None and profile.get('cache'):
         cache = TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn, profile_name=profile.name)
     return TokenClient(profile, cache=cache, warn=warn)
 

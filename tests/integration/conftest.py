@@ -52,3 +52,64 @@ def authlib_server():
 def quirks_server():
     with _server("quirks") as server:
         yield server
+
+
+# ---- Redis (the shared token store): tests/servers/redis_launch.py, Debian's redis-server and redis-sentinel ------
+def _redis(factory, *args, **options):
+    from tests.servers.redis_launch import RedisStartError
+    try:
+        return factory(*args, **options)
+    except (RedisStartError, OSError) as exc:  # not installed: scripts/setup.sh installs it
+        pytest.fail(f"could not start Redis (run scripts/setup.sh): {exc}", pytrace=False)
+
+
+def store_acl_rules():
+    """The ACL the collection documents for the store's user: every Redis here grants its user exactly that."""
+    from ansible_collections.tokenops.oauth2.plugins.plugin_utils.redis_store import acl_rules
+    return acl_rules()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A Redis with requirepass, the store's ACL user, and RDB persistence in its temp dir (``dump_path``)."""
+    from tests.servers.redis_launch import start_redis
+    with _redis(start_redis, store_acl_rules(), persistence=True) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_own():
+    """A Redis of the test's own, to stop, restart, kill or fill."""
+    from tests.servers.redis_launch import start_redis
+    with _redis(start_redis, store_acl_rules(), persistence=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_pki(tmp_path_factory):
+    from tests.servers.redis_launch import make_pki
+    return make_pki(str(tmp_path_factory.mktemp("redis-pki")))
+
+
+@pytest.fixture(scope="session")
+def redis_tls(redis_pki):
+    """A Redis that speaks TLS only (rediss://) and wants a client certificate from the test CA."""
+    from tests.servers.redis_launch import start_redis
+    with _redis(start_redis, store_acl_rules(), tls=redis_pki) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_unix():
+    """A Redis on a unix socket only (0700 directory, 0700 socket), no TCP port."""
+    from tests.servers.redis_launch import start_redis
+    with _redis(start_redis, store_acl_rules(), unix=True) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_sentinel():
+    """A primary, a replica and three Sentinels (quorum 2); ``redis_sentinel.primary.kill()`` starts a failover."""
+    from tests.servers.redis_launch import start_sentinel_group
+    with _redis(start_sentinel_group, store_acl_rules()) as group:
+        yield group

@@ -31,6 +31,7 @@ from token_helper import cache_env, introspect  # noqa: E402  pylint: disable=wr
 
 AWX_DIR = os.path.join(REPO_ROOT, 'extensions', 'awx')
 CREDENTIAL_TYPE = os.path.join(AWX_DIR, 'credential_type_oauth2_client.yml')
+STORE_CREDENTIAL_TYPE = os.path.join(AWX_DIR, 'credential_type_shared_store.yml')
 EE_DEFINITION = os.path.join(AWX_DIR, 'execution-environment.yml')
 BIN_DIR = os.path.dirname(sys.executable)
 
@@ -85,8 +86,8 @@ class _UnsafeDumper(yaml.SafeDumper):
         return super(_UnsafeDumper, self).represent_data(data)
 
 
-def load_credential_type():
-    with open(CREDENTIAL_TYPE) as handle:
+def load_credential_type(path=CREDENTIAL_TYPE):
+    with open(path) as handle:
         return yaml.safe_load(handle)
 
 
@@ -114,24 +115,76 @@ def awx_extra_vars(credential_type, inputs):
                    for k, v in extra_vars.items())
 
 
-def test_credential_type_is_valid_for_awx():
-    definition = load_credential_type()
+class _Namespace(object):
+    """AWX's ``tower`` template namespace (``tower.filename`` or ``tower.filename.<label>``)."""
+
+
+def check_valid_for_awx(definition):
+    """What AWX checks when a credential type is created, and its rendering of every injector with StrictUndefined.
+    Returns the field ids."""
     assert definition['kind'] in ('cloud', 'net'), 'AWX accepts custom credential types of kind cloud or net only'
     assert definition['name'] and set(definition) <= {'name', 'description', 'kind', 'inputs', 'injectors'}
     jsonschema.Draft4Validator(AWX_INPUTS_SCHEMA).validate(definition['inputs'])
     jsonschema.Draft4Validator(AWX_INJECTORS_SCHEMA).validate(definition['injectors'])
-
     fields = definition['inputs']['fields']
     ids = [field['id'] for field in fields]
     assert len(ids) == len(set(ids)) and 'tower' not in ids
     assert set(definition['inputs']['required']) <= set(ids)
-    assert [f['id'] for f in fields if f.get('secret')] == ['client_secret']
     # AWX renders every injector with all fields set and StrictUndefined: a typo in a field name fails here.
     strict = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
-    for template in definition['injectors']['extra_vars'].values():
-        strict.from_string(template).render(dict((i, 'EXAMPLE') for i in ids))
+    namespace = dict((i, 'EXAMPLE') for i in ids)
+    tower = _Namespace()
+    tower.filename = _Namespace()
+    for label in definition['injectors'].get('file', {}):
+        setattr(tower.filename, label.split('.')[1], '/runner/env/tmpEXAMPLE')
+    namespace['tower'] = tower
+    for kind in ('file', 'env', 'extra_vars'):
+        for template in definition['injectors'].get(kind, {}).values():
+            strict.from_string(template).render(namespace)
+    return ids
+
+
+def test_credential_type_is_valid_for_awx():
+    definition = load_credential_type()
+    check_valid_for_awx(definition)
+    assert [f['id'] for f in definition['inputs']['fields'] if f.get('secret')] == ['client_secret']
     assert sorted(definition['injectors']['extra_vars']) == [
         'tokenops_oauth2_client_id', 'tokenops_oauth2_client_secret', 'tokenops_oauth2_token_url']
+
+
+def test_shared_store_credential_type_is_valid_for_awx():
+    definition = load_credential_type(STORE_CREDENTIAL_TYPE)
+    check_valid_for_awx(definition)
+    fields = definition['inputs']['fields']
+    assert [f['id'] for f in fields if f.get('secret')] == ['cache_password', 'cache_key', 'client_key']
+    # The secrets go to the private extra vars file, as the variables the collection documents; the rest to the
+    # environment settings it documents.
+    assert sorted(definition['injectors']['extra_vars']) == ['tokenops_oauth2_cache_key', 'tokenops_oauth2_cache_password']
+    assert sorted(definition['injectors']['env']) == [
+        'TOKENOPS_OAUTH2_CACHE_CA_PATH', 'TOKENOPS_OAUTH2_CACHE_CLIENT_CERT', 'TOKENOPS_OAUTH2_CACHE_CLIENT_KEY',
+        'TOKENOPS_OAUTH2_CACHE_URL']
+
+
+def awx_env_and_files(credential_type, inputs, private_dir):
+    """The environment AWX gives the job for a credential of this type, after writing its files (0600) into
+    ``private_dir`` (CredentialType.inject_credential: files first, so env templates can name them)."""
+    namespace = dict((k, v) for k, v in inputs.items() if isinstance(v, bool) or len(v))
+    tower = _Namespace()
+    namespace['tower'] = tower
+    sandbox = ImmutableSandboxedEnvironment()
+    for label, template in credential_type['injectors'].get('file', {}).items():
+        path = os.path.join(str(private_dir), 'env-%s' % label.replace('.', '-'))
+        with open(path, 'w') as handle:
+            handle.write(sandbox.from_string(template).render(**namespace))
+        os.chmod(path, 0o600)
+        if '.' not in label:
+            tower.filename = path
+        else:
+            if not hasattr(tower, 'filename'):
+                tower.filename = _Namespace()
+            setattr(tower.filename, label.split('.')[1], path)
+    return dict((name, sandbox.from_string(template).render(**namespace))
+                for name, template in credential_type['injectors'].get('env', {}).items())
 
 
 def test_injected_credential_runs_a_playbook(tmp_path, oidc_provider):
@@ -211,5 +264,50 @@ def test_ansible_builder_context_installs_the_collection_and_its_requirements(tm
     with open(os.path.join(REPO_ROOT, 'requirements.txt')) as handle:
         declared = [line.split('#')[0].strip() for line in handle if line.split('#')[0].strip()]
     assert found == declared and any(r.startswith('requests') for r in found) \
-        and any(r.startswith('cryptography') for r in found)
+        and any(r.startswith('cryptography') for r in found) and any(r.startswith('redis') for r in found)
     assert not bindep_file.exists(), 'the collection declares no system packages'
+
+
+@pytest.mark.parametrize('wrong_password', [False, True], ids=['right-password', 'wrong-password'])
+def test_injected_store_credential_reaches_the_store(tmp_path, oidc_provider, redis_tls, redis_pki, wrong_password):
+    """Both credentials attached to one job: the client's, and the store's (a TLS Redis wanting a client certificate,
+    its files injected as AWX injects them). The job logs in to the store with the injected password (the wrong one
+    is refused by name of the store and user) and never shows a secret."""
+    client = oidc_provider.clients['cc_basic']
+    with open(redis_pki.ca) as ca, open(redis_pki.client_cert) as cert, open(redis_pki.client_key) as key:
+        store_inputs = dict(cache_url=redis_tls.url, cache_password='wrong-' + redis_tls.password if wrong_password
+                            else redis_tls.password, cache_key='shared-key-for-every-job-0123456789abcdef',
+                            ca=ca.read(), client_cert=cert.read(), client_key=key.read())
+    store_type = load_credential_type(STORE_CREDENTIAL_TYPE)
+    private_dir = tmp_path / 'private'
+    private_dir.mkdir(mode=0o700)
+    extra_vars_file = tmp_path / 'extravars'
+    extra_vars_file.write_text(
+        awx_extra_vars(load_credential_type(), dict(client_id=client['client_id'], client_secret=client['client_secret'],
+                                                    token_url=oidc_provider.url + '/token'))
+        + awx_extra_vars(store_type, store_inputs))
+    env = dict(cache_env(tmp_path), **awx_env_and_files(store_type, store_inputs, private_dir))
+    assert env['TOKENOPS_OAUTH2_CACHE_CA_PATH'].startswith(str(private_dir))
+
+    inventory = tmp_path / 'inventory'
+    (inventory / 'group_vars' / 'all').mkdir(parents=True)
+    (inventory / 'hosts.ini').write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n'
+                                         % sys.executable)
+    (inventory / 'group_vars' / 'all' / 'oauth2.yml').write_text(yaml.safe_dump({'oauth2_profiles': {'api': {
+        'token_url': '{{ tokenops_oauth2_token_url }}', 'client_id': '{{ tokenops_oauth2_client_id }}',
+        'client_secret': '{{ tokenops_oauth2_client_secret }}', 'scope': 'api:read', 'resource': 'urn:tokenops:api',
+        'cache_fallback': 'fail'}}}))
+    proc = run_playbook('awx_token.yml', '-vvvv', '-i', str(inventory / 'hosts.ini'), '-e', '@%s' % extra_vars_file,
+                        '-e', 'awx_profile=api', '-e', 'awx_result_file=%s' % (tmp_path / 'result.json'),
+                        extra_env=env, check=False)
+    for secret in (store_inputs['cache_password'], store_inputs['cache_key'], client['client_secret'],
+                   store_inputs['client_key'].splitlines()[1]):
+        assert secret not in proc.stdout, 'a secret appears in the -vvvv output'
+    assert proc.returncode != 0  # until entries can be sealed for the store (the second half of issue #13)
+    if wrong_password:
+        assert "cannot connect to the shared token store rediss://127.0.0.1:%d/0 as ACL user 'tokenops'" \
+            % redis_tls.port in proc.stdout, proc.stdout
+    else:
+        # Connected over TLS with the injected CA and client certificate, and logged in with the injected password.
+        # INTEGRATION: once the store seals entries, this run succeeds and both tokens come from the store.
+        assert 'cannot seal entries for a shared store yet' in proc.stdout, proc.stdout

@@ -225,6 +225,9 @@ def profile_matrix(files):
         ('refresh_token_var', text_values(), {}),
         ('cache', bool_values(), {}),
         ('cache_dir', path_dir_values(files), {}),
+        # The shared store's URL is checked (before anything connects) wherever a token goes through the controller.
+        ('cache_url', text_values(unicode=R, long=R, newline=R, nul=R), {}),
+        ('cache_fallback', choice_values('fail'), {}),
         ('base_url', url_values(required=True), keycloak),
         ('api_url', url_values(), harbor),
         ('realm', text_values(required=True), keycloak),
@@ -239,8 +242,9 @@ MENTIONS = {
     'base_url': ('base_url', 'token_url'),
 }
 
-# authorize ignores grant_type (the flow decides the grant), so what a grant needs is not needed there.
-AUTHORIZE_IGNORED = ('grant_type',)
+# authorize ignores grant_type (the flow decides the grant), so what a grant needs is not needed there; and the shared
+# store settings, since it keeps no token in a cache.
+AUTHORIZE_IGNORED = ('grant_type', 'cache_url', 'cache_fallback')
 AUTHORIZE_NOT_NEEDED = ('username', 'password', 'refresh_token', 'code', 'redirect_uri')
 
 

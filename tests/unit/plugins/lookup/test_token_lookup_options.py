@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lookup keeps its options per distinct call (OPTIONS_SET): right only while no option reads host variables."""
+"""The lookup keeps its options per distinct call (OPTIONS_SET): right only while no option in it reads host variables."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,12 +10,34 @@ __metaclass__ = type
 import yaml
 
 from ansible_collections.tokenops.oauth2.plugins.doc_fragments.profile import ModuleDocFragment
+from ansible_collections.tokenops.oauth2.plugins.doc_fragments.shared_store import \
+    ModuleDocFragment as SharedStoreFragment
 from ansible_collections.tokenops.oauth2.plugins.lookup import token
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import STORE_VARIABLES, store_options
 
 
-def test_no_lookup_option_is_read_from_host_variables():
+def test_no_option_in_the_memo_is_read_from_host_variables():
     options = dict(yaml.safe_load(token.DOCUMENTATION)['options'])
-    options.update(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options'])
+    for fragment in (ModuleDocFragment, SharedStoreFragment):
+        for name, spec in yaml.safe_load(fragment.DOCUMENTATION)['options'].items():
+            options.setdefault(name, {}).update(spec)
     assert set(token.LOOKUP_OPTIONS) <= set(options)
-    with_vars = sorted(name for name, spec in options.items() if spec.get('vars'))
-    assert not with_vars, 'these options come from host variables, so the options memo would be wrong: %s' % with_vars
+    with_vars = dict((name, [v['name'] for v in spec['vars']]) for name, spec in options.items() if spec.get('vars'))
+    # Only the store secrets come from host variables, and those are read per call by controller.store_options
+    # (the memo only holds what the keywords, the environment and ansible.cfg say).
+    assert with_vars == dict((k, [v]) for k, v in STORE_VARIABLES.items()), \
+        'these options come from host variables, so the options memo would be wrong: %s' % with_vars
+
+
+def test_store_variables_win_over_the_environment_but_not_over_a_keyword():
+    class Templar(object):
+        def template(self, value):
+            return value.replace('{{ vault_key }}', 'k' * 32)
+
+    variables = dict(tokenops_oauth2_cache_key='{{ vault_key }}', tokenops_oauth2_cache_password='from-var')
+    # What the lookup's configuration resolved: the keyword for the password, the environment for the key.
+    options = dict(cache_url='redis://h', cache_key='from-env', cache_password='from-keyword')
+    settings = store_options(options, variables, Templar(), direct=dict(cache_password='from-keyword'))
+    assert settings['cache_key'] == 'k' * 32 and settings['cache_url'] == 'redis://h'
+    assert settings['cache_password'] == 'from-keyword'
+    assert store_options(options, {}, Templar())['cache_key'] == 'from-env'
