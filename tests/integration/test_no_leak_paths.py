@@ -758,21 +758,23 @@ def test_a_server_echoing_in_the_error_field_and_the_location_gets_every_secret_
     assert paths.count('/fault/echo-error') == 3 and paths.count('/fault/echo-location') == 2, paths
     assert sum(r['headers'].get('X-Leak-Check') == HOSTILE_HEADER for r in received) == 7
     assert sum((r.get('form') or {}).get('client_secret') == HOSTILE_SECRET for r in received) == 2
-    assert out.count('invalid_client authorization=********') >= 2, 'the echo in the error field, redacted'
-    assert out.count('redirected to https://elsewhere.invalid/echo/') >= 2
-    assert 'echo_error_basic: FAILED, left as they were' in out, 'the deliver summary names the failure'
     needles = {HOSTILE_SECRET, HOSTILE_HEADER, HOSTILE_EXTRA} | encoded([HOSTILE_SECRET, HOSTILE_EXTRA]) | \
         basic_credentials('hostile-client', HOSTILE_SECRET)
     found = leaks(out, needles)
     assert not found, 'leaked into the -vvvv output: %s' % found
+    # The echoes did reach the output, redacted (and the deliver summary names the failure).
+    assert out.count('invalid_client authorization=********') >= 2, 'the echo in the error field, redacted'
+    assert out.count('redirected to https://elsewhere.invalid/echo/') >= 2
+    assert 'echo_error_basic: FAILED, left as they were' in out, 'the deliver summary names the failure'
 
 
 def test_a_hostile_server_cannot_reach_the_terminal_or_point_the_operator_elsewhere(hostile_run):
     out, received = hostile_run
     assert any(r['path'] == '/fault/hostile-device' for r in received)
-    assert 'refused with an error code that is not RFC 6749 (not shown)' in out
-    assert "the device authorization response's verification_uri must be an ASCII URL" in out
-    assert 'which is not an HTTP authentication scheme' in out
     found = [c for c in TERMINAL_CONTROLS if c in out]
     assert not found, 'terminal control characters from the server in the output: %r' % found
     assert 'phish.invalid' not in out, 'an error_uri was shown'
+    # Each hostile answer was refused or shown escaped, with a message that says why.
+    assert 'refused with an error code that is not RFC 6749 (not shown)' in out
+    assert "the device authorization response's verification_uri must be an ASCII URL" in out
+    assert 'which is not an HTTP authentication scheme' in out
