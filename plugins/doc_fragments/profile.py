@@ -24,7 +24,12 @@ options:
   token_url:
     description:
       - The token endpoint. Required unless O(issuer) or O(preset) provides it.
-      - Plain C(http://) is refused unless the host is loopback or O(allow_insecure_http=true).
+      - Plain C(http://) is refused unless the host is loopback (C(localhost) itself or a loopback IP address, not
+        C(*.localhost)) or O(allow_insecure_http=true).
+      - No URL option may hold credentials (C(https://user:password@host/)); give them as O(client_id) and
+        O(client_secret).
+      - Proxies come from C(https_proxy), C(http_proxy), C(all_proxy) and C(no_proxy); a loopback host is always
+        reached directly.
     type: str
   issuer:
     description:

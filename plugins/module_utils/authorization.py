@@ -26,6 +26,7 @@ from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlencode, ur
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import Pkce, new_state, same_secret
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile, scope_list
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import rfc6749_error, server_text
 
 # Parameters this file sets itself; an extra parameter may not replace them.
 RESERVED_PARAMS = ('response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method')
@@ -46,6 +47,11 @@ REDIRECT_ERROR_HINTS = {
 
 class AuthorizationError(OAuth2Error):
     """The authorization did not produce a usable code: refused, mismatched, malformed or timed out."""
+
+
+class StrayRedirect(AuthorizationError):
+    """A redirect without this request's ``state``: not the answer to it, whatever it says. Any local process or web
+    page can send one to the loopback listener, which refuses it and keeps waiting for the real one."""
 
 
 def add_query(url, params):
@@ -131,8 +137,10 @@ def _same_endpoint(a, b):
 def parse_redirect(url, request, profile_name=None, issuer=None):
     """The authorization code from the redirect URL, once its state (and RFC 9207 ``iss``, if sent) are checked.
 
-    An error redirect raises AuthorizationError with the server's error and error_description. Messages never
-    contain the URL itself, since it carries the code.
+    The state comes first: until it matches, nothing the redirect says is the authorization server's (StrayRedirect).
+    An error redirect with the right state raises AuthorizationError with the server's error and error_description
+    (never its error_uri: a link the operator is invited to open). Messages never contain the URL itself, since it
+    carries the code.
     """
     common = dict(profile=profile_name)
     text = (url or '').strip()
@@ -149,15 +157,8 @@ def parse_redirect(url, request, profile_name=None, issuer=None):
     if 'code' not in fields and 'error' not in fields and parts.fragment:
         fields = dict(parse_qsl(parts.fragment, keep_blank_values=True))  # a response_mode=fragment server
 
-    if fields.get('error'):
-        error = fields['error']
-        hint = REDIRECT_ERROR_HINTS.get(error)
-        if not hint and fields.get('error_uri'):
-            hint = 'see %s' % fields['error_uri']
-        raise AuthorizationError('the authorization server refused the authorization', error=error,
-                                 error_description=fields.get('error_description') or None, hint=hint, **common)
     if not same_secret(request.state, fields.get('state')):
-        raise AuthorizationError(
+        raise StrayRedirect(
             'the redirect %s the state of this authorization request, so it is not the answer to it' % (
                 'does not carry' if not fields.get('state') else 'carries a different state than'),
             hint='use the address from the browser tab opened with the latest authorization URL; an older tab, '
@@ -165,7 +166,15 @@ def parse_redirect(url, request, profile_name=None, issuer=None):
     if issuer and fields.get('iss') and fields['iss'].rstrip('/') != issuer.rstrip('/'):
         raise AuthorizationError(
             "the redirect names issuer '%s', not '%s' (RFC 9207): it comes from another authorization server"
-            % (fields['iss'], issuer), hint='start again, and check which server the browser was sent to', **common)
+            % (server_text(fields['iss'], limit=200), issuer),
+            hint='start again, and check which server the browser was sent to', **common)
+    if fields.get('error'):
+        error = rfc6749_error(fields['error'])
+        raise AuthorizationError(
+            'the authorization server refused the authorization' + (
+                '' if error else ' with an error code that is not RFC 6749 (not shown)'),
+            error=error, error_description=server_text(fields.get('error_description') or None),
+            hint=REDIRECT_ERROR_HINTS.get(error), **common)
     if not fields.get('code'):
         raise AuthorizationError('the redirect carries neither a code nor an error',
                                  hint='copy the whole address, including everything after the question mark',

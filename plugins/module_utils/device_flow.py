@@ -4,7 +4,9 @@
 """The device authorization grant (RFC 8628), for a controller without a browser.
 
 The device code (what this controller polls with) is a secret like an authorization code: it is never shown or
-returned. The user code and verification URI are meant for the person approving, and are shown.
+returned. The user code and verification URI are meant for the person approving, and are shown: so they must be a
+plain URL and a short printable code, or the answer is refused (a hostile server could otherwise send escape
+sequences to the operator's terminal).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,13 +20,17 @@ from ansible.module_utils.six import string_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import printable, server_text
 from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import (
     error_from_response, parse_token_response)
+from ansible_collections.tokenops.oauth2.plugins.module_utils.url_rules import url_problem, without_userinfo
 
 DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 DEFAULT_INTERVAL = 5  # RFC 8628 section 3.2, when the server names none
 SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5: every slow_down adds 5 seconds, for the rest of the flow
 MIN_INTERVAL = 1
+# RFC 8628 section 6.1 suggests 8 characters; a code a person types is never this long.
+USER_CODE_LENGTH = 64
 
 
 class DeviceFlowError(OAuth2Error):
@@ -95,8 +101,27 @@ def request_device_authorization(profile, url, transport):
             'the device authorization response lacks a usable %s' % (missing[0] if missing else 'expires_in'),
             profile=profile.name, url=url, status=response.status,
             hint='check device_authorization_url: it must be the RFC 8628 device authorization endpoint')
+    shown = dict(user_code=body['user_code'], verification_uri=verification_uri,
+                 verification_uri_complete=body.get('verification_uri_complete'))
+    for key, value in shown.items():
+        problem = _unshowable(key, value)
+        if problem:
+            raise TokenEndpointError(
+                "the device authorization response's %s %s, got '%s'" % (
+                    key, problem, server_text(without_userinfo(value), limit=100)),
+                profile=profile.name, url=url, status=response.status,
+                hint='the server is not RFC 8628 compliant, or hostile: report it to its operators')
     return DeviceAuthorization(body['device_code'], body['user_code'], verification_uri, expires_in, interval,
                                body.get('verification_uri_complete'))
+
+
+def _unshowable(key, value):
+    """Why VALUE, meant for the person approving, cannot be shown to them; None when it can."""
+    if key == 'user_code':
+        if not isinstance(value, string_types) or printable(value) != value or len(value) > USER_CODE_LENGTH:
+            return 'must be a short line of printable characters'
+        return None
+    return url_problem(value) if value is not None else None
 
 
 def _poll_request(profile, token_url, device_code):

@@ -9,9 +9,16 @@ __metaclass__ = type
 
 import json
 
+from ansible.module_utils.six import string_types
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import server_text
+from ansible_collections.tokenops.oauth2.plugins.module_utils.url_rules import url_problem, without_userinfo
+
+# The endpoints of a document that the engine sends requests to, or shows the operator (authorization_endpoint).
+ENDPOINTS = ('token_endpoint', 'authorization_endpoint', 'device_authorization_endpoint', 'introspection_endpoint',
+             'revocation_endpoint')
 
 
 def metadata_urls(issuer):
@@ -40,13 +47,22 @@ def discover(transport, profile):
         if not isinstance(metadata, dict):
             continue
         # RFC 8414 section 3.3: the document must name the issuer we asked for, or an attacker could substitute it.
-        if metadata.get('issuer', '').rstrip('/') != issuer.rstrip('/'):
+        stated = metadata.get('issuer')
+        if not isinstance(stated, string_types) or stated.rstrip('/') != issuer.rstrip('/'):
             raise TokenEndpointError(
-                "the discovery document names issuer '%s', not '%s'" % (metadata.get('issuer'), issuer),
+                "the discovery document names issuer '%s', not '%s'" % (server_text(stated, limit=200), issuer),
                 profile=profile.name, url=url, status=200, hint='set issuer to exactly the issuer the server states')
         if not metadata.get('token_endpoint'):
             raise TokenEndpointError('the discovery document has no token_endpoint', profile=profile.name, url=url,
                                      hint='set token_url instead of issuer')
+        for key in ENDPOINTS:
+            problem = url_problem(metadata[key]) if metadata.get(key) else None
+            if problem:
+                raise TokenEndpointError(
+                    "the discovery document's %s '%s' %s" % (
+                        key, server_text(without_userinfo(metadata[key]), limit=200), problem),
+                    profile=profile.name, url=url, status=200,
+                    hint='the issuer publishes a broken document: report it, or set the URL options instead of issuer')
         return metadata
     raise TokenEndpointError('no discovery document found for issuer %s' % issuer, profile=profile.name,
                              url=last.url if last else None, status=last.status if last else None,

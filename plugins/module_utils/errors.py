@@ -37,10 +37,9 @@ class OAuth2Error(Exception):
             where.append('HTTP %s' % self.status)
         if where:
             parts.append(' (%s)' % ', '.join(where))
-        if self.error:
-            parts.append(': %s' % self.error)
-            if self.error_description:
-                parts.append(' - %s' % self.error_description)
+        said = ' - '.join(text for text in (self.error, self.error_description) if text)
+        if said:
+            parts.append(': %s' % said)
         if self.hint:
             parts.append('. Hint: %s' % self.hint)
         return ''.join(parts)

@@ -3,16 +3,24 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A one-shot HTTP listener on the loopback interface that receives the authorization redirect (RFC 8252 7.3).
 
-It binds the IP literal of the redirect URI (``localhost`` binds 127.0.0.1), on the port the redirect URI names,
-or on one the OS picks when it names none (or ``:0``); RFC 8252 section 7.3 has servers accept any port for a
-loopback redirect URI. Requests to other paths (a browser's ``/favicon.ico``) are answered 404 and ignored; the
-first request to the redirect path ends the wait. Nothing is logged: the request line carries the code.
+It binds the IP literal of the redirect URI, on the port the redirect URI names, or on one the OS picks when it
+names none (or ``:0``); RFC 8252 section 7.3 has servers accept any port for a loopback redirect URI.
+
+``localhost`` binds both 127.0.0.1 and ::1 on the same port: a browser may resolve it to either, and an address
+left free would let another local user listen there on that port and receive the code (RFC 8252 section 8.3
+advises the IP literals for this reason; providers that only register ``localhost`` keep working).
+
+Any local process, and any web page the browser shows, can send requests here. Requests to other paths (a
+browser's ``/favicon.ico``) are answered 404; a request to the redirect path without this authorization's
+``state`` is answered 400, without repeating what it says, and the wait goes on. Only the redirect that carries the
+state (with a code or with the server's error) ends it. Nothing is logged: the request line carries the code.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import ipaddress
 import socket
 import threading
@@ -21,6 +29,7 @@ from ansible.module_utils.six.moves.BaseHTTPServer import BaseHTTPRequestHandler
 from ansible.module_utils.six.moves.socketserver import ThreadingMixIn
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import StrayRedirect
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
 
 try:
@@ -50,21 +59,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 - http.server's naming
         listener = self.server.listener
-        if urlsplit(self.path).path != listener.path or listener.done.is_set():
-            self._reply(404, _page('Not found', 'This is not the redirect address of the authorization.'))
-            return
-        url = listener.base_url + self.path
-        try:
-            listener.result = listener.accept(url)
-        except OAuth2Error as exc:
-            listener.error = exc
-            self._reply(400, _page('Authorization failed', '%s. You can close this window; the terminal says more.'
-                                   % (exc.message + (': %s' % exc.error if exc.error else '')
-                                      + (' - %s' % exc.error_description if exc.error_description else ''))))
-        else:
-            self._reply(200, _page('Authorization received', 'Ansible has the authorization and is fetching the '
-                                   'token. You can close this window and return to the terminal.'))
-        listener.done.set()
+        with listener.lock:  # one answer ends the wait, even when two arrive at once
+            if urlsplit(self.path).path != listener.path or listener.done.is_set():
+                self._reply(404, _page('Not found', 'This is not the redirect address of the authorization.'))
+                return
+            try:
+                listener.result = listener.accept(listener.base_url + self.path)
+            except StrayRedirect:
+                self._reply(400, _page('Not this authorization', 'This address only accepts the answer to the '
+                                       'authorization in progress. You can close this window.'))
+                return
+            except OAuth2Error as exc:
+                listener.error = exc
+                said = ' - '.join(text for text in (exc.error, exc.error_description) if text)
+                self._reply(400, _page('Authorization failed', '%s%s. You can close this window; the terminal says '
+                                       'more.' % (exc.message, ': ' + said if said else '')))
+            else:
+                self._reply(200, _page('Authorization received', 'Ansible has the authorization and is fetching '
+                                       'the token. You can close this window and return to the terminal.'))
+            listener.done.set()
 
     def _reply(self, status, body):
         self.send_response(status)
@@ -79,17 +92,54 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the request line holds the authorization code
 
 
-def _bind_host(host, profile_name):
+LOCALHOST = ('127.0.0.1', '::1')
+# Without IPv6 on this host nobody can listen on ::1 either: 127.0.0.1 alone is then enough for localhost.
+NO_ADDRESS = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
+PORT_ATTEMPTS = 5  # a free port on 127.0.0.1 may be taken on ::1; try a few
+
+
+def _bind_hosts(host, profile_name):
     if host == 'localhost':
-        return '127.0.0.1'
+        return LOCALHOST
     try:
         if ipaddress.ip_address(host).is_loopback:
-            return host
+            return (host,)
     except ValueError:
         pass
-    raise ProfileError("the loopback flow needs a redirect_uri on 127.0.0.1 or [::1] (RFC 8252 section 7.3), "
-                       "not on '%s'" % host, profile=profile_name,
+    raise ProfileError("the loopback flow needs a redirect_uri on 127.0.0.1, [::1] or localhost (RFC 8252 section "
+                       "7.3), not on '%s'" % host, profile=profile_name,
                        hint='register http://127.0.0.1/callback (any port) for the client, or use flow paste')
+
+
+def _server(host, port):
+    server_class = type('_LoopbackServer', (_Server,), dict(
+        address_family=socket.AF_INET6 if ':' in host else socket.AF_INET))
+    return server_class((host, port), _Handler)
+
+
+def _bind_all(hosts, port, profile_name):
+    """One server per host, all on PORT (for 0: the port the OS picks for the first host, which the others take)."""
+    for attempt in range(PORT_ATTEMPTS):
+        servers, failure = [], None
+        for host in hosts:
+            wanted = servers[0].server_address[1] if servers else port
+            try:
+                servers.append(_server(host, wanted))
+            except (OSError, socket.error) as exc:
+                if servers and exc.errno in NO_ADDRESS:
+                    continue
+                failure = (host, wanted, exc)
+                break
+        if failure is None:
+            return servers
+        for server in servers:
+            server.server_close()
+        host, wanted, exc = failure
+        if port or exc.errno != errno.EADDRINUSE or attempt == PORT_ATTEMPTS - 1:
+            raise ProfileError('cannot listen on %s port %d for the redirect: %s' % (host, wanted, exc),
+                               profile=profile_name,
+                               hint='free the port, or use a redirect_uri without a port (any free port is then '
+                                    'used, which RFC 8252 servers accept)')
 
 
 class LoopbackListener(object):
@@ -104,19 +154,12 @@ class LoopbackListener(object):
             named_port = parts.port
         except ValueError:
             raise ProfileError("redirect_uri '%s' has an invalid port" % redirect_uri, profile=profile_name)
-        host = _bind_host(parts.hostname, profile_name)
-        server_class = type('_LoopbackServer', (_Server,), dict(
-            address_family=socket.AF_INET6 if ':' in host else socket.AF_INET))
+        hosts = _bind_hosts(parts.hostname, profile_name)
         bind_port = port if port is not None else (named_port or 0)
-        try:
-            self._server = server_class((host, bind_port), _Handler)
-        except (OSError, socket.error) as exc:
-            raise ProfileError('cannot listen on %s port %d for the redirect: %s' % (host, bind_port, exc),
-                               profile=profile_name,
-                               hint='free the port, or use a redirect_uri without a port (any free port is then '
-                                    'used, which RFC 8252 servers accept)')
-        self._server.listener = self
-        self.port = self._server.server_address[1]
+        self._servers = _bind_all(hosts, bind_port, profile_name)
+        for server in self._servers:
+            server.listener = self
+        self.port = self._servers[0].server_address[1]
         if named_port == self.port or (named_port is None and self.port == 80):
             self.redirect_uri = redirect_uri
         else:
@@ -125,17 +168,21 @@ class LoopbackListener(object):
         self.path = parts.path or '/'
         self.base_url = '%s://%s' % (parts.scheme, urlsplit(self.redirect_uri).netloc)
         self.done = threading.Event()
+        self.lock = threading.Lock()
         self.accept = None
         self.result = None
         self.error = None
-        self._thread = None
+        self._threads = []
 
     def start(self, accept):
-        """Serve in the background; ACCEPT(url) returns what wait() returns, or raises an OAuth2Error."""
+        """Serve in the background. ACCEPT(url) returns what wait() returns, raises StrayRedirect for a request that
+        is not the answer (refused, the wait goes on), or another OAuth2Error (the wait ends with it)."""
         self.accept = accept
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs=dict(poll_interval=0.2))
-        self._thread.daemon = True
-        self._thread.start()
+        for server in self._servers:
+            thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.2))
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
 
     def wait(self, timeout):
         """What ``accept`` returned for the redirect, or its error; None when none came within TIMEOUT seconds."""
@@ -149,11 +196,12 @@ class LoopbackListener(object):
             self.close()
 
     def close(self):
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self._server.server_close()
+        for server, thread in zip(self._servers, self._threads):
+            server.shutdown()
+            thread.join(5)
+        self._threads = []
+        for server in self._servers:
+            server.server_close()
 
     def __enter__(self):
         return self

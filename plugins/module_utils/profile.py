@@ -18,10 +18,10 @@ import string
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six import string_types
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
+from ansible_collections.tokenops.oauth2.plugins.module_utils.url_rules import HTTP_SCHEMES, url_problem, without_userinfo
 
 GRANT_TYPES = ('client_credentials', 'password', 'authorization_code', 'refresh_token')
 CLIENT_AUTH_METHODS = ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none')
@@ -292,7 +292,8 @@ URL_OPTIONS = ('token_url', 'issuer', 'authorization_url', 'device_authorization
 # Upper bounds that no real profile reaches: beyond them a value is a typo, and some would overflow later.
 INT_LIMITS = dict(retries=100, renew_before=10 * 365 * 86400, default_ttl=10 * 365 * 86400)
 FLOAT_LIMITS = dict(timeout=86400.0, deadline=7 * 86400.0)
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+# An RFC 9110 token (header names, authentication schemes). \Z, not $: $ would also match before a final newline.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
 
 def number_text(value):
@@ -304,22 +305,13 @@ def number_text(value):
     return 'a larger number' if value > 0 else 'a smaller number'
 
 
-def _check_url(name, key, value):
-    """A URL option must be an absolute http(s) URL (plain http is refused later, off loopback)."""
-    problem = None
-    if any(ord(c) > 126 or c.isspace() or ord(c) < 32 for c in value):
-        problem = 'must be an ASCII URL without spaces or control characters'
-    else:
-        try:
-            parts = urlsplit(value)
-            parts.port  # pylint: disable=pointless-statement  # raises ValueError on a bad port
-        except ValueError as exc:
-            problem = 'is not a valid URL (%s)' % exc
-        else:
-            if parts.scheme not in ('http', 'https') or not parts.hostname:
-                problem = 'must be an http:// or https:// URL with a host'
+def _check_url(name, key, value, schemes=HTTP_SCHEMES):
+    """A URL option must be an absolute http(s) URL without credentials (plain http is refused later, off
+    loopback). The message shows the URL without its credentials."""
+    problem = url_problem(value, schemes)
     if problem:
-        shown = value if len(value) <= 80 else value[:77] + '...'
+        shown = without_userinfo(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + '...'
         raise ProfileError("'%s' %s, got %r" % (key, problem, shown), profile=name)
 
 
@@ -328,6 +320,8 @@ def _check_values(name, options):
     for key in URL_OPTIONS:
         if options.get(key):
             _check_url(name, key, options[key])
+    if options.get('redirect_uri'):  # any scheme: a paste-flow client may have a private-use one (RFC 8252 7.1)
+        _check_url(name, 'redirect_uri', options['redirect_uri'], schemes=None)
     for key, limit in list(INT_LIMITS.items()) + list(FLOAT_LIMITS.items()):
         value = options.get(key)
         # No math.isfinite on an int: a 10,000-digit int does not convert to float.

@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading token endpoint answers as real servers send them, and explaining the ones that are not tokens."""
+"""Reading token endpoint answers as real servers send them, and explaining the ones that are not tokens.
+
+Every string of an answer that reaches a message or a result goes through ``redaction.server_text`` (or
+``rfc6749_error``): the server may be hostile, and may echo what the request carried.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,15 +16,24 @@ import json
 import re
 
 from ansible.module_utils.six import string_types
+from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
-from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import redact
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import HEADER_NAME
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import rfc6749_error, server_text
 from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
+from ansible_collections.tokenops.oauth2.plugins.module_utils.url_rules import without_userinfo
 
 # A lifetime beyond this is a server bug (milliseconds sent as seconds, say), not a token to cache for years.
 MAX_EXPIRES_IN = 400 * 24 * 3600
 EXCERPT_LENGTH = 160
+LOCATION_LENGTH = 200
+SCOPE_LENGTH = 2000
+TOKEN_TYPE_LENGTH = 40
+# RFC 6749 appendix A.12 and A.17: access and refresh tokens are 1*VSCHAR, printable ASCII. Anything else would
+# break (or inject into) the headers and files the token is delivered to.
+VSCHAR = re.compile(r'^[\x20-\x7e]+\Z')
 
 STATUS_HINTS = {
     400: 'check grant_type, scope and the grant inputs the server expects',
@@ -44,13 +57,29 @@ ERROR_HINTS = {
 }
 
 
+def answer_secrets(profile, response):
+    """What must not show in a message quoting RESPONSE: the profile's secrets and what the request carried."""
+    return profile.secret_values() + list(getattr(response, 'sent_secrets', ()))
+
+
 def excerpt(text, secrets):
     """A short, single-line, tag-free and secret-free excerpt of a body, for an error message."""
     plain = re.sub(r'<(script|style)\b.*?</\1>', ' ', text or '', flags=re.S | re.I)
     plain = re.sub(r'<[^>]+>', ' ', plain)
-    plain = ' '.join(plain.split())
-    plain = redact(plain, secrets)
-    return plain[:EXCERPT_LENGTH] + ('...' if len(plain) > EXCERPT_LENGTH else '')
+    return server_text(' '.join(plain.split()), secrets, EXCERPT_LENGTH)
+
+
+def shown_location(location, secrets):
+    """Where a redirect points, for a message: scheme, host and path only. Its query and fragment are left out
+    (a gateway may copy the request's form into them), and so are credentials."""
+    if not location:
+        return 'an address it does not give'
+    try:
+        parts = urlsplit(without_userinfo(location))
+        location = urlunsplit((parts.scheme, parts.netloc, parts.path, '', ''))
+    except ValueError:
+        pass
+    return server_text(location, secrets, LOCATION_LENGTH)
 
 
 def _hint(profile, status, error):
@@ -70,20 +99,22 @@ def _load_json(response):
 
 def error_from_response(response, profile, what='token request'):
     """A TokenEndpointError for an answer that is not a token, with the server's own words first."""
-    secrets = profile.secret_values() + list(getattr(response, 'sent_secrets', ()))
+    secrets = answer_secrets(profile, response)
     body = _load_json(response)
     common = dict(profile=profile.name, url=response.url, status=response.status)
     if 300 <= response.status < 400:
         return TokenEndpointError(
-            '%s was redirected to %s; credentials were not sent on' % (what, response.headers.get('Location')),
+            '%s was redirected to %s; credentials were not sent on' % (
+                what, shown_location(response.headers.get('Location'), secrets)),
             hint='set the URL to the final endpoint (a redirect often means http instead of https or a missing '
                  'path segment)', **common)
     if body is not None and isinstance(body.get('error'), string_types):
-        error = body['error']
-        description = body.get('error_description')
-        description = redact(str(description), secrets) if description else None
-        return TokenEndpointError('%s refused' % what, error=error, error_description=description,
-                                  hint=_hint(profile, response.status, error), **common)
+        # error_uri is never shown: it is wherever the server wants the operator to go.
+        error = rfc6749_error(body['error'], secrets)
+        description = server_text(body.get('error_description') or None, secrets)
+        return TokenEndpointError(
+            '%s refused' % what + ('' if error else ' with an error code that is not RFC 6749 (not shown)'),
+            error=error, error_description=description, hint=_hint(profile, response.status, error), **common)
     if body is None and response.text.strip():
         kind = response.content_type or 'a body that is not JSON'
         return TokenEndpointError(
@@ -150,15 +181,30 @@ def parse_token_response(response, profile, now, requested_scope=None):
     if not isinstance(access_token, string_types) or not access_token:
         raise TokenEndpointError('the JSON answer has no access_token (keys: %s)' % ', '.join(sorted(body)),
                                  hint='check the token URL and grant_type', **common)
+    secrets = answer_secrets(profile, response)
+    for key in ('access_token', 'refresh_token'):
+        value = body.get(key)
+        if isinstance(value, string_types) and value and not VSCHAR.match(value):
+            raise TokenEndpointError(
+                'the %s has characters RFC 6749 does not allow in a token (control characters or non-ASCII); it '
+                'is not shown' % key, hint='the server is not RFC 6749 compliant; report it to its operators',
+                **common)
     token_type = body.get('token_type') or 'Bearer'
     if not isinstance(token_type, string_types):
         raise TokenEndpointError('token_type is not a string', **common)
+    # Consumers put it in front of the token in an Authorization header: an RFC 9110 token, like a header name.
+    if len(token_type) > TOKEN_TYPE_LENGTH or not HEADER_NAME.match(token_type):
+        raise TokenEndpointError(
+            "the token response has token_type '%s', which is not an HTTP authentication scheme"
+            % server_text(token_type, secrets, TOKEN_TYPE_LENGTH),
+            hint='the server is not RFC 6749 compliant; report it to its operators', **common)
     # RFC 6749 section 5.1: the type is case-insensitive; Spring sends "bearer". Callers build headers from it.
     token_type = 'Bearer' if token_type.lower() == 'bearer' else token_type
     refresh_token = body.get('refresh_token') or None  # absent, null (Keycloak) and "" all mean none
     granted = body.get('scope')
     if isinstance(granted, list):
         granted = ' '.join(str(s) for s in granted)
+    granted = server_text(granted or None, secrets, SCOPE_LENGTH)
     return Token(
         access_token=access_token, token_type=token_type, obtained_at=now,
         expires_at_ts=_expires_at(body, profile, now, common),

@@ -12,7 +12,9 @@ import json
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TokenEndpointError
-from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import error_from_response
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import server_text
+from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import (
+    SCOPE_LENGTH, answer_secrets, error_from_response)
 
 # Keys, in order of preference, that say whom a token belongs to in a check or introspection answer.
 OWNER_KEYS = ('email', 'username', 'preferred_username', 'sub', 'clientId', 'client_id')
@@ -26,8 +28,9 @@ def _json(response):
     return body if isinstance(body, dict) else None
 
 
-def _owner(body):
-    return next((str(body[k]) for k in OWNER_KEYS if body.get(k)), None)
+def _owner(body, secrets):
+    """Whom the answer says the token belongs to, fit to show (a check endpoint may echo the token itself)."""
+    return server_text(next((body[k] for k in OWNER_KEYS if body.get(k)), None), secrets, 200)
 
 
 def _authenticated_form(profile, url, form):
@@ -46,7 +49,8 @@ def validate_token(client, token):
                                             headers={'Accept': 'application/json', 'Authorization': token.header()})
         if response.status == 200:
             body = _json(response) or {}
-            return dict(valid=True, method='validate_url', owner=_owner(body))
+            return dict(valid=True, method='validate_url',
+                        owner=_owner(body, answer_secrets(profile, response) + [token.access_token]))
         if response.status == 401:
             raise TokenEndpointError(
                 'the token was refused by validate_url', profile=profile.name, url=url, status=401,
@@ -66,7 +70,9 @@ def validate_token(client, token):
         raise TokenEndpointError('the authorization server says the token is not active', profile=profile.name,
                                  url=url, status=200, hint='it expired or was revoked: obtain a new one '
                                                            '(force_refresh: true)')
-    return dict(valid=True, method='introspection', owner=_owner(body), scope=body.get('scope'))
+    secrets = answer_secrets(profile, response) + [token.access_token]
+    return dict(valid=True, method='introspection', owner=_owner(body, secrets),
+                scope=server_text(body.get('scope'), secrets, SCOPE_LENGTH))
 
 
 def revoke_token(client, token):

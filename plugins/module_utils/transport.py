@@ -4,7 +4,9 @@
 """HTTP to the authorization server: TLS options, proxies, retries with backoff, and no surprises.
 
 - ``~/.netrc`` is never read: requests would put its credentials in place of ours (``trust_env`` off); proxies
-  from the environment are still honoured, by asking requests for them explicitly.
+  from the environment are still honoured, by asking requests for them explicitly, except for loopback: a request
+  to this machine never leaves it, whatever ``http_proxy`` says (without ``no_proxy``, a proxy would receive a
+  plain-http form holding the client secret).
 - Redirects are not followed: a token request carries credentials, and a redirect could take them elsewhere.
 - Retries are urllib3's (backoff with jitter, ``Retry-After``), bounded by ``retries`` and an overall deadline.
 """
@@ -13,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import os
 import re
 import ssl
@@ -23,7 +24,9 @@ import traceback
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TransportError
-from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import sent_secrets
+from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import sent_secrets, server_text
+from ansible_collections.tokenops.oauth2.plugins.module_utils.url_rules import (  # noqa: F401  is_loopback: for callers
+    is_loopback, url_problem, without_userinfo)
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -58,25 +61,26 @@ class HttpResponse(object):
         return (self.headers.get('Content-Type') or '').split(';')[0].strip().lower()
 
 
-def is_loopback(host):
-    if host == 'localhost' or (host or '').endswith('.localhost'):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url, profile, option='token_url'):
-    """Refuse a URL we would send credentials to in the clear, unless it stays on this machine."""
+    """Refuse a URL that is not a plain http(s) URL (it may come from a discovery document, not the profile), and
+    one we would send credentials to in the clear, unless it stays on this machine."""
+    problem = url_problem(url)
+    if problem:
+        shown = server_text(without_userinfo(url), limit=200)
+        raise ProfileError("%s '%s' is not an http(s) URL: it %s" % (option, shown, problem), profile=profile.name)
     parts = urlsplit(url)
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise ProfileError("%s '%s' is not an http(s) URL" % (option, url), profile=profile.name)
     if parts.scheme == 'http' and not is_loopback(parts.hostname) and not profile.get('allow_insecure_http'):
         raise ProfileError(
             "%s '%s' is plain http to a host that is not loopback, which would expose credentials and tokens"
             % (option, url), profile=profile.name,
             hint='use https, or set allow_insecure_http: true if the network path is trusted')
+
+
+def proxies_for(url):
+    """The proxies the environment names for URL; none for loopback, which must not leave this machine."""
+    if is_loopback(urlsplit(url).hostname):
+        return {}
+    return requests.utils.get_environ_proxies(url)
 
 
 class _EncryptedKey(Exception):
@@ -113,7 +117,7 @@ def check_tls_files(profile):
             raise ProfileError('%s %s is encrypted: give an unencrypted key' % (option, profile[option][:200]),
                                profile=profile.name)
         except (IOError, OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-            why = _reason(exc) if isinstance(exc, ssl.SSLError) else getattr(exc, 'strerror', None) or exc
+            why = _library_reason(exc) if isinstance(exc, ssl.SSLError) else getattr(exc, 'strerror', None) or exc
             raise ProfileError('%s %s cannot be used as %s: %s' % (option, profile[option][:200], what, why),
                                profile=profile.name, hint='ca_path, client_cert and client_key must name readable '
                                                           'PEM files on the host that sends the request')
@@ -188,21 +192,23 @@ class Transport(object):
         try:
             with session:
                 answer = session.request(
-                    method, url, timeout=timeout, allow_redirects=False,
-                    proxies=requests.utils.get_environ_proxies(url), **kwargs)
+                    method, url, timeout=timeout, allow_redirects=False, proxies=proxies_for(url), **kwargs)
                 return HttpResponse(url, answer.status_code, answer.headers, answer.text,
                                     sent_secrets(kwargs.get('data'), kwargs.get('headers')))
         except requests.exceptions.RequestException as exc:
-            raise self._explain(exc, url)
+            # The library's text may quote the server (a bad status line, say): redact what this request carried.
+            raise self._explain(exc, url, profile.secret_values() + sent_secrets(kwargs.get('data'),
+                                                                                 kwargs.get('headers')))
         except (IOError, OSError) as exc:  # a TLS file that changed since check_tls_files
             raise ProfileError('cannot use the TLS files of the profile: %s' % exc, profile=profile.name, url=url,
                                hint='ca_path, client_cert and client_key must name readable PEM files on the host '
                                     'that sends the request')
 
-    def _explain(self, exc, url):
+    def _explain(self, exc, url, secrets):
         """A TransportError that says in plain words what went wrong and what to check."""
         profile = self.profile
         cause = _root_cause(exc)
+        reason = server_text(_library_reason(cause), secrets)
         name = type(cause).__name__
         common = dict(profile=profile.name, url=url)
         if isinstance(exc, requests.exceptions.SSLError) or 'SSL' in name or 'Certificate' in name:
@@ -210,9 +216,9 @@ class Transport(object):
             # "IP address mismatch, ..."); other SSL errors only have OpenSSL's text.
             why = getattr(cause, 'verify_message', None)
             if why:
-                what = 'the server certificate did not verify (%s)' % why.rstrip('.')
+                what = 'the server certificate did not verify (%s)' % server_text(why.rstrip('.'), secrets)
             else:
-                what = _reason(cause)
+                what = reason
             if profile.get('ca_path'):
                 hint = ('ca_path %s does not hold the CA that signed the server certificate, or the certificate '
                         'does not name this host: check both' % profile['ca_path'])
@@ -227,10 +233,10 @@ class Transport(object):
             return TransportError('the host name %s does not resolve' % urlsplit(url).hostname, hint=(
                 'check the URL for typos and the DNS configuration of this host'), **common)
         if isinstance(exc, requests.exceptions.ConnectionError):
-            return TransportError('cannot connect: %s' % _reason(cause), hint=(
+            return TransportError('cannot connect: %s' % reason, hint=(
                 'check the URL and that the server is up and reachable from this host '
-                '(proxies are taken from https_proxy/no_proxy)'), **common)
-        return TransportError('request failed: %s' % _reason(cause), **common)
+                '(proxies are taken from https_proxy/no_proxy, never for localhost or a loopback address)'), **common)
+        return TransportError('request failed: %s' % reason, **common)
 
 
 def _root_cause(exc):
@@ -247,7 +253,7 @@ def _root_cause(exc):
     return exc
 
 
-def _reason(exc):
+def _library_reason(exc):
     """The cause without urllib3's long wrapper text ("HTTPConnectionPool(...): Failed to establish...")."""
     text = str(exc)
     for marker in ('Failed to establish a new connection: ', 'Caused by '):

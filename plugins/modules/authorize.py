@@ -25,6 +25,11 @@ description:
     O(redirect_uri) names no port (or port 0), any free port is used and put into the redirect URI sent, which
     RFC 8252 section 7.3 has servers accept; a server that only accepts the exact registered URI needs the port
     it names (see O(loopback_port)). The browser must run on the controller.
+  - Prefer C(http://127.0.0.1/...) (RFC 8252 section 8.3). With C(localhost), the listener takes both 127.0.0.1
+    and ::1 on the same port, since a browser may use either.
+  - Any local process or web page can send requests to the listener. One without the C(state) of this
+    authorization is answered 400 and ignored, and the listener keeps waiting; only the redirect that carries
+    it ends the wait, with the code or with the server's error (its C(error_uri) is never shown).
   - V(paste) is for a redirect URI nobody listens on (a provider that only accepts an https URI, or a browser on
     another machine). The first call shows the URL and remembers the request on the controller; a second call
     with O(redirect_url), the address the browser was sent to, finishes it (same run or a later one, within 15
@@ -32,7 +37,9 @@ description:
   - V(device) runs the device authorization grant (RFC 8628) for a controller without a browser. The user code
     and the verification URL are shown; the token endpoint is polled every C(interval) seconds (5 more after each
     C(slow_down)) until the person approves or denies, or the code expires (C(expires_in)).
-  - The URL or user code is shown on the controller's screen (they are not secrets). The code, the code
+  - The URL or user code is shown on the controller's screen (they are not secrets). A device authorization
+    response whose user code is not a short printable line, or whose verification URI is not a plain http(s) URL,
+    is refused. The code, the code
     verifier, the device code and the tokens are never shown, at any verbosity. The task's displayed result is
     censored; the registered variable holds the tokens. Store the refresh token with
     M(tokenops.oauth2.vault_vars), as the playbook C(tokenops.oauth2.onboard) does.

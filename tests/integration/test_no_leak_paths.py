@@ -710,3 +710,71 @@ def test_a_server_echoing_the_request_leaks_no_form_encoded_secret(echo_run):
 def test_a_server_echoing_the_request_leaks_no_held_refresh_token(echo_run):
     out = echo_run[0]
     assert ECHO_REFRESH not in out, 'the held refresh token is in the -vvvv output'
+
+
+# --- issue #12: echoes in the "error" field and in a Location, terminal attacks, a hostile device endpoint ----------
+HOSTILE_SECRET = 'leak hostile+secret/7=&y'
+HOSTILE_HEADER = 'leak-hostile-header-secret-4c1d'
+HOSTILE_EXTRA = 'leak hostile+extra/param-e2'
+# A raw escape or bell character, or one a JSON callback escaped: either means the server's bytes reached the output.
+TERMINAL_CONTROLS = ('\x1b', '\x07', '\x9b', '\u202e', '\\u001b', '\\u0007')
+
+
+@pytest.fixture(scope='module')
+def hostile_run(tmp_path_factory, quirks_server):
+    """leak_hostile.yml at -vvvv against the quirks server's hostile endpoints; (output, the requests it received)."""
+    root = str(tmp_path_factory.mktemp('hostile'))
+    url = quirks_server.url + '/fault/'
+
+    def profile(path, client_auth='client_secret_basic', **extra):
+        options = dict(token_url=url + path, client_id='hostile-client', client_secret=HOSTILE_SECRET,
+                       client_auth=client_auth, headers={'X-Leak-Check': HOSTILE_HEADER},
+                       extra_params={'leak_param': HOSTILE_EXTRA}, retries=0)
+        options.update(extra)
+        return options
+    profiles = dict(
+        echo_error_basic=profile('echo-error'), echo_error_post=profile('echo-error', 'client_secret_post'),
+        echo_location_basic=profile('echo-location'),
+        echo_location_post=profile('echo-location', 'client_secret_post'),
+        hostile_text=profile('hostile-text'), hostile_token=profile('hostile-token'),
+        hostile_device=dict(token_url=url + 'invalid-grant', device_authorization_url=url + 'hostile-device',
+                            client_id='hostile-device-client', client_auth='none', retries=0))
+    variables = os.path.join(root, 'vars.json')
+    with open(variables, 'w') as handle:
+        json.dump(dict(oauth2_profiles=profiles, hostile_deliver_path=os.path.join(root, 'echo.env')), handle)
+    seen = len(requests.get(quirks_server.url + '/_requests', timeout=10).json())
+    proc = run_playbook('leak_hostile.yml', '-vvvv', '-e', '@' + variables, check=False,
+                        extra_env=dict(TOKENOPS_OAUTH2_CACHE_DIR=os.path.join(root, 'cache')))
+    received = requests.get(quirks_server.url + '/_requests', timeout=10).json()[seen:]
+    assert proc.returncode == 0 and 'Traceback' not in proc.stdout, proc.stdout
+    assert not os.path.exists(os.path.join(root, 'echo.env'))
+    return proc.stdout, received
+
+
+def test_a_server_echoing_in_the_error_field_and_the_location_gets_every_secret_redacted(hostile_run):
+    out, received = hostile_run
+    # Not vacuous: every case reached its endpoint with its secrets, and each echo or refusal reached the output.
+    paths = [r['path'] for r in received]
+    assert paths.count('/fault/echo-error') == 3 and paths.count('/fault/echo-location') == 2, paths
+    assert sum(r['headers'].get('X-Leak-Check') == HOSTILE_HEADER for r in received) == 7
+    assert sum((r.get('form') or {}).get('client_secret') == HOSTILE_SECRET for r in received) == 2
+    needles = {HOSTILE_SECRET, HOSTILE_HEADER, HOSTILE_EXTRA} | encoded([HOSTILE_SECRET, HOSTILE_EXTRA]) | \
+        basic_credentials('hostile-client', HOSTILE_SECRET)
+    found = leaks(out, needles)
+    assert not found, 'leaked into the -vvvv output: %s' % found
+    # The echoes did reach the output, redacted (and the deliver summary names the failure).
+    assert out.count('invalid_client authorization=********') >= 2, 'the echo in the error field, redacted'
+    assert out.count('redirected to https://elsewhere.invalid/echo/') >= 2
+    assert 'echo_error_basic: FAILED, left as they were' in out, 'the deliver summary names the failure'
+
+
+def test_a_hostile_server_cannot_reach_the_terminal_or_point_the_operator_elsewhere(hostile_run):
+    out, received = hostile_run
+    assert any(r['path'] == '/fault/hostile-device' for r in received)
+    found = [c for c in TERMINAL_CONTROLS if c in out]
+    assert not found, 'terminal control characters from the server in the output: %r' % found
+    assert 'phish.invalid' not in out, 'an error_uri was shown'
+    # Each hostile answer was refused or shown escaped, with a message that says why.
+    assert 'refused with an error code that is not RFC 6749 (not shown)' in out
+    assert "the device authorization response's verification_uri must be an ASCII URL" in out
+    assert 'which is not an HTTP authentication scheme' in out

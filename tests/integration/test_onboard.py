@@ -336,6 +336,36 @@ def test_loopback_flow_reports_a_refusal_with_the_servers_words(make_site, oidc_
     assert_no_leak(out, set(), query_of(url)['code_challenge'])
 
 
+def test_loopback_flow_survives_requests_from_other_local_processes_and_web_pages(make_site, oidc_provider):
+    """Issue #12, finding 5: before the person approves, other local processes (or a web page the browser shows)
+    send requests to the listener: without the state, with a wrong one, with an error and a phishing error_uri.
+    Each gets 400 and the run keeps waiting; the genuine redirect then completes the authorization, and none of the
+    strays' words reach the operator."""
+    client = oidc_provider.clients['public']
+    site = make_site({'contested': code_profile(oidc_provider, client)})
+    run = site.onboard('contested', *loopback_args(oidc_provider, client['client_id']))
+    url = run.wait_for(r'Authorization URL: (\S+)').group(1)
+    redirect_base = query_of(url)['redirect_uri']
+    strays = ['?code=attacker-code-1', '?code=attacker-code-2&state=attacker-state',
+              '?error=access_denied&error_description=Stray+words+call+0800&error_uri=https%3A%2F%2Fphish.invalid%2F',
+              '?error=server_error&error_description=Stray+words+again&state=attacker-state', '']
+    for stray in strays:
+        answer = requests.get(redirect_base + stray, timeout=10)
+        assert answer.status_code == 400, (stray, answer.status_code)
+    assert requests.get(redirect_base.rsplit('/', 1)[0] + '/favicon.ico', timeout=10).status_code == 404
+    assert run.proc.poll() is None, 'the run ended on a stray request:\n' + run.output
+
+    location, page = browse(oidc_provider, url, redirect_base)
+    assert page.status_code == 200 and 'Authorization received' in page.text
+    rc, out = run.finish()
+    assert_succeeded(rc, out)
+    obtained = site.results('contested')
+    assert obtained['refresh_token'] and userinfo(oidc_provider, obtained['access_token'])['sub'] == 'alice'
+    assert 'Stray words' not in out and 'phish.invalid' not in out and 'attacker-code' not in out
+    assert_no_leak(out, {query_of(location)['code'], obtained['access_token'], obtained['refresh_token']},
+                   query_of(url)['code_challenge'])
+
+
 def test_paste_flow_against_lockitnetwork_by_running_again(make_site, tmp_path, quirks_server):
     lockit = quirks_server.clients['lockit']
     requests.post(quirks_server.url + '/_requests/reset', timeout=10)

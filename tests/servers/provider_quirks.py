@@ -496,6 +496,52 @@ def fault_no_expires_jwt(h):
     return Reply(200, compact({"access_token": token, "token_type": "Bearer"}))
 
 
+# ---- hostile endpoints: what a malicious or compromised server can put in front of the operator ----------------
+# A terminal attack (window title, screen clear, colour, bell), a right-to-left override, and a phishing address.
+TERMINAL_ATTACK = "\x1b]0;owned\x07\x1b[2J\x1b[31mRED\x1b[0m\u202eevil\u202c"
+PHISHING_URI = "https://phish.invalid/help"
+
+
+def echo_of(h):
+    """The request as a debug page or a proxy echoes it: the Authorization header, the X-Leak-Check header, the raw
+    form body."""
+    return "authorization=%s x-leak=%s body=%s" % (
+        h.headers.get("Authorization"), h.headers.get("X-Leak-Check"), h.raw_body)
+
+
+def fault_echo_error(h):
+    # The echo in the RFC 6749 "error" field itself (its character set allows all of it), not in error_description.
+    return json_error(400, "invalid_client " + echo_of(h), "rejected", error_uri=PHISHING_URI)
+
+
+def fault_echo_location(h):
+    # A redirect whose Location carries the echo in its path and its query (as a misconfigured SSO gateway does).
+    echo = echo_of(h)
+    location = "https://elsewhere.invalid/echo/%s?%s&auth=%s" % (
+        echo.replace(" ", "/"), h.raw_body, h.headers.get("Authorization"))
+    return Reply(302, b"", content_type=None, headers={"Location": location})
+
+
+def fault_hostile_text(h):
+    return json_error(400, "invalid_request" + TERMINAL_ATTACK, TERMINAL_ATTACK + " call +1 555 0100",
+                      error_uri=PHISHING_URI)
+
+
+def fault_hostile_token(h):
+    # A token whose token_type would inject a header line and whose scope attacks the terminal.
+    return ok_token(token_type="Bearer\r\nX-Injected: 1", scope="read " + TERMINAL_ATTACK)
+
+
+def fault_hostile_device(h):
+    # RFC 8628 device authorization response whose strings meant for the person attack the terminal;
+    # ?field= picks which (verification_uri by default).
+    body = {"device_code": "dev-" + secrets.token_hex(8), "user_code": "WDJB-MJHT",
+            "verification_uri": "https://idp.invalid/device", "expires_in": 2, "interval": 1}
+    field = h.query.get("field", "verification_uri")
+    body[field] = str(body.get(field) or "https://idp.invalid/device") + TERMINAL_ATTACK
+    return Reply(200, compact(body))
+
+
 FAULTS = {
     # Bodies that are not a usable token response.
     "html-502": lambda h: Reply(502, HTML_ERROR, "text/html"),
@@ -529,6 +575,12 @@ FAULTS = {
     "invalid-grant": lambda h: json_error(400, "invalid_grant", "The provided grant is invalid"),
     "unsupported-grant-type": lambda h: json_error(400, "unsupported_grant_type", "The grant type is not supported"),
     "ok": lambda h: ok_token(),
+    # Hostile servers (issue #12): echoes in "error" and in a Location, terminal attacks, phishing error_uri.
+    "echo-error": fault_echo_error,
+    "echo-location": fault_echo_location,
+    "hostile-text": fault_hostile_text,
+    "hostile-token": fault_hostile_token,
+    "hostile-device": fault_hostile_device,
 }
 
 

@@ -121,11 +121,30 @@ def test_error_redirect_carries_the_servers_words():
     assert 'refused the authorization' in info.value.hint
 
 
-def test_unknown_error_points_at_error_uri():
+def test_error_uri_is_never_shown():
+    """Issue #12, finding 5: error_uri is whatever the sender of the redirect wants the operator to open."""
     req = request()
     with pytest.raises(AuthorizationError) as info:
         parse_redirect(redirect(req, error='consent_required', error_uri='https://idp.example/help'), req)
-    assert info.value.hint == 'see https://idp.example/help'
+    assert info.value.error == 'consent_required' and 'idp.example/help' not in str(info.value)
+
+
+@pytest.mark.parametrize('state', ['other-state', None])
+def test_an_error_without_this_requests_state_is_not_the_servers_answer(state):
+    req = request()
+    with pytest.raises(AuthorizationError) as info:
+        parse_redirect(redirect(req, error='access_denied', error_description='Call 0800 now', state=state), req)
+    assert 'state' in str(info.value) and info.value.error is None and '0800' not in str(info.value)
+
+
+def test_the_servers_words_in_a_redirect_are_escaped_and_checked():
+    req = request()
+    with pytest.raises(AuthorizationError) as info:
+        parse_redirect(redirect(req, error='access\x1b[2Jdenied', error_description='\x1b]0;owned\x07no'), req)
+    assert info.value.error is None and '\x1b' not in str(info.value) and 'not shown' in str(info.value)
+    with pytest.raises(AuthorizationError) as info:
+        parse_redirect(redirect(req, code='c', iss='https://other.example/\x1b[2J'), req, issuer='https://idp.example')
+    assert 'RFC 9207' in str(info.value) and '\x1b' not in str(info.value)
 
 
 def test_an_address_elsewhere_is_not_the_redirect():

@@ -215,3 +215,23 @@ def test_discovery_rejects_another_issuer():
     transport = FakeTransport(json_response({'issuer': 'https://evil.example', 'token_endpoint': 'https://evil'}))
     with pytest.raises(TokenEndpointError, match="names issuer 'https://evil.example'"):
         client(prof, transport).get_token()
+
+
+@pytest.mark.parametrize('issuer', ['https://evil.example/\x1b]0;owned\x07', ['https://idp.example'], 42])
+def test_a_hostile_discovery_issuer_is_named_escaped(issuer):
+    prof = build_profile('p', dict(issuer='https://idp.example', client_id='app', client_secret='s'))
+    transport = FakeTransport(json_response({'issuer': issuer, 'token_endpoint': 'https://idp.example/t'}))
+    with pytest.raises(TokenEndpointError, match='names issuer') as err:
+        client(prof, transport).get_token()
+    assert '\x1b' not in str(err.value) and '\x07' not in str(err.value)
+
+
+@pytest.mark.parametrize('endpoint', ['https://user:discovered-pw@idp.example/t', ['https://idp.example/t'],
+                                      'https://idp.example/\x1b[2Jt'])
+def test_a_discovered_token_endpoint_must_be_a_plain_url(endpoint):
+    prof = build_profile('p', dict(issuer='https://idp.example', client_id='app', client_secret='s'))
+    transport = FakeTransport(json_response({'issuer': 'https://idp.example', 'token_endpoint': endpoint}))
+    with pytest.raises(TokenEndpointError, match='token_endpoint') as err:
+        client(prof, transport).get_token()
+    assert 'discovered-pw' not in str(err.value) and '\x1b' not in str(err.value)
+    assert len(transport.calls) == 1, 'nothing was sent to it'

@@ -155,3 +155,36 @@ def test_other_errors_end_the_flow_as_they_are():
 
 def test_an_interval_of_zero_is_one_second():
     assert DeviceAuthorization('d', 'u', 'v', 60, 0).interval == 1
+
+
+# --- what a hostile device authorization endpoint can show the operator (issue #12) ---------------------------------
+
+def device_answer(**fields):
+    body = {'device_code': 'dev', 'user_code': 'WDJB-MJHT', 'verification_uri': 'https://idp.example/device',
+            'expires_in': 600, 'interval': 5}
+    body.update(fields)
+    return json_response(body)
+
+
+@pytest.mark.parametrize('field, value', [
+    ('verification_uri', 'https://idp.example/device\x1b]0;owned\x07'),
+    ('verification_uri', 'javascript:alert(1)'),
+    ('verification_uri', 'https://user:pw-in-uri@idp.example/device'),
+    ('verification_uri', ['https://idp.example/device']),
+    ('verification_uri_complete', 'https://idp.example/device?user_code=X\x1b[2J'),
+    ('user_code', 'WDJB\x1b[2J-MJHT'),
+    ('user_code', 'W' * 300),
+    ('user_code', 1234),
+])
+def test_hostile_strings_meant_for_the_operator_are_refused_by_name(field, value):
+    with pytest.raises(TokenEndpointError, match=field) as err:
+        request_device_authorization(profile(), DEVICE_URL, FakeTransport(device_answer(**{field: value})))
+    message = str(err.value)
+    assert '\x1b' not in message and 'pw-in-uri' not in message and len(message) < 600
+
+
+def test_a_plain_verification_uri_and_user_code_are_kept():
+    answer = request_device_authorization(profile(), DEVICE_URL, FakeTransport(device_answer(
+        verification_uri_complete='https://idp.example/device?user_code=WDJB-MJHT')))
+    assert answer.user_code == 'WDJB-MJHT' and answer.verification_uri == 'https://idp.example/device'
+    assert answer.verification_uri_complete == 'https://idp.example/device?user_code=WDJB-MJHT'

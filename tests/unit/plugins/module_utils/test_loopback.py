@@ -93,3 +93,74 @@ def test_ipv6_loopback():
         pytest.skip('IPv6 loopback not configured')
     with listener:
         assert listener.redirect_uri == 'http://[::1]:%d/cb' % listener.port
+
+
+# --- issue #12, finding 5: whoever can reach the listener (any local process, any web page) ------------------------
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import (  # noqa: E402
+    AuthorizationRequest, parse_redirect)
+
+
+def listening(redirect_uri='http://127.0.0.1/callback'):
+    """A listener started as the authorize plugin starts it: parse_redirect against a real request."""
+    listener = LoopbackListener(redirect_uri)
+    request = AuthorizationRequest('https://idp.example/authorize', 'app', listener.redirect_uri)
+    listener.start(lambda url: parse_redirect(url, request, 'p'))
+    return listener, request
+
+
+@pytest.mark.parametrize('stray', [
+    '?code=attacker-code',
+    '?code=attacker-code&state=wrong-state',
+    '?error=access_denied&error_description=Call+0800+now&error_uri=https://evil.example/help',
+    '?error=access_denied&error_description=Call+0800+now&state=wrong-state',
+    '',
+])
+def test_a_request_without_this_authorizations_state_is_refused_and_the_wait_goes_on(stray):
+    listener, request = listening()
+    with listener:
+        answer = requests.get(listener.redirect_uri + stray, timeout=5)
+        assert answer.status_code == 400
+        assert '0800' not in answer.text and 'evil.example' not in answer.text
+        assert requests.get('http://127.0.0.1:%d/other' % listener.port, timeout=5).status_code == 404
+        # The genuine redirect still reaches the listener and completes the authorization.
+        genuine = requests.get(listener.redirect_uri + '?code=the-code&state=' + request.state, timeout=5)
+        assert genuine.status_code == 200 and 'Authorization received' in genuine.text
+        assert listener.wait(5) == 'the-code'
+
+
+def test_an_error_with_the_right_state_ends_the_wait_without_error_uri():
+    listener, request = listening()
+    answer = requests.get(listener.redirect_uri + '?error=access_denied&error_description=no&error_uri='
+                          'https://idp.example/help&state=' + request.state, timeout=5)
+    assert answer.status_code == 400 and 'access_denied - no' in answer.text and 'help' not in answer.text
+    with pytest.raises(AuthorizationError) as err:
+        listener.wait(5)
+    assert err.value.error == 'access_denied' and 'idp.example/help' not in str(err.value)
+
+
+def test_stray_requests_until_the_timeout_end_in_no_redirect():
+    listener, unused_request = listening()
+    assert requests.get(listener.redirect_uri + '?code=x&state=y', timeout=5).status_code == 400
+    assert listener.wait(0.5) is None
+
+
+def test_localhost_listens_on_both_loopback_addresses_on_one_port():
+    """A browser may resolve localhost to ::1 or to 127.0.0.1: the listener holds both, so that no other local user
+    can take the other one on the same port and receive the redirect (RFC 8252 section 8.3)."""
+    with socket.socket(socket.AF_INET6) as probe:
+        try:
+            probe.bind(('::1', 0))
+        except OSError:
+            pytest.skip('no IPv6 loopback here')
+    listener, request = listening('http://localhost/callback')
+    with listener:
+        port = listener.port
+        assert listener.redirect_uri == 'http://localhost:%d/callback' % port
+        for family, address in ((socket.AF_INET, '127.0.0.1'), (socket.AF_INET6, '::1')):
+            with socket.socket(family) as squatter:
+                with pytest.raises(OSError):
+                    squatter.bind((address, port))
+        assert requests.get('http://[::1]:%d/callback?code=x' % port, timeout=5).status_code == 400
+        answer = requests.get('http://[::1]:%d/callback?code=v6-code&state=%s' % (port, request.state), timeout=5)
+        assert answer.status_code == 200 and listener.wait(5) == 'v6-code'

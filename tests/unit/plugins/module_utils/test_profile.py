@@ -139,3 +139,36 @@ def test_identity_has_no_secrets():
     identity = repr(profile.identity())
     assert 's3cret' not in identity and 'pw' not in identity
     assert set(profile.secret_values()) == {'s3cret', 'pw'}
+
+
+# --- credentials inside a URL option (issue #12, finding 10) ---------------------------------------------------------
+
+@pytest.mark.parametrize('key', ['token_url', 'issuer', 'authorization_url', 'device_authorization_url',
+                                 'introspection_url', 'revocation_url', 'validate_url', 'base_url', 'redirect_uri'])
+@pytest.mark.parametrize('userinfo', ['ops:pw-in-url-1@', 'ops@', ':pw-in-url-1@', 'ops:pw-in-url-1:x@'])
+def test_a_url_option_with_credentials_is_refused_without_showing_them(key, userinfo):
+    options = dict(token_url='https://idp.example/token', client_id='app', client_secret='s')
+    options[key] = 'https://%sidp.example/x' % userinfo
+    with pytest.raises(ProfileError) as err:
+        build_profile('p', options)
+    message = str(err.value)
+    assert "'%s'" % key in message and 'client_id' in message, message
+    assert 'pw-in-url-1' not in message and userinfo not in message
+
+
+def test_a_bad_url_with_credentials_does_not_show_them_either():
+    with pytest.raises(ProfileError) as err:
+        build_profile('p', dict(token_url='https://ops:pw-in-url-2@idp.example/a b', client_id='a', client_secret='s'))
+    assert 'pw-in-url-2' not in str(err.value)
+
+
+def test_a_redirect_uri_may_use_a_private_scheme():
+    profile = build_profile('p', dict(token_url='https://idp.example/token', client_id='app', client_secret='s',
+                                      redirect_uri='com.example.app:/oauth2redirect'))
+    assert profile['redirect_uri'] == 'com.example.app:/oauth2redirect'
+
+
+def test_a_header_name_ending_in_a_newline_is_refused():
+    with pytest.raises(ProfileError, match='not a valid HTTP header name'):
+        build_profile('p', dict(token_url='https://idp.example/token', client_id='a', client_secret='s',
+                                headers={'X-Tenant\n': 'a'}))

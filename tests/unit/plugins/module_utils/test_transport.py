@@ -140,3 +140,75 @@ def test_loopback_http_and_https_allowed(url):
 def test_insecure_http_allowed_when_asked():
     check_url('http://idp.example/t', build_profile('p', dict(token_url='https://x', client_id='a', client_secret='s',
                                                               allow_insecure_http=True)))
+
+
+# --- issue #12: loopback never through a proxy (finding 8), *.localhost, URLs a server gives ------------------------
+
+class RecordingProxy(object):
+    """A real HTTP proxy listening on 127.0.0.1 that records every request reaching it and answers 502."""
+
+    def __init__(self):
+        seen = self.seen = []
+
+        class Handler(BaseHTTPServer.BaseHTTPRequestHandler):
+            def do_any(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                seen.append(dict(line=self.requestline, body=self.rfile.read(length).decode()))
+                self.send_response(502)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+            do_GET = do_POST = do_CONNECT = do_any
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = BaseHTTPServer.HTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    recording = RecordingProxy()
+    for name in ('no_proxy', 'NO_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+    for name in ('http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.setenv(name, recording.url)
+    yield recording
+    recording.close()
+
+
+@pytest.mark.parametrize('host', ['127.0.0.1', 'localhost'])
+def test_loopback_is_never_sent_through_a_proxy(server, proxy, host):
+    server.answers = [OK]
+    url = server.url.replace('127.0.0.1', host) + '/token'
+    response = transport().request('POST', url, data={'client_secret': 'proxied-secret-1'})
+    assert response.status == 200 and len(server.seen) == 1
+    assert proxy.seen == [], 'the form with client_secret reached the proxy'
+
+
+def test_other_hosts_still_use_the_proxy_from_the_environment(proxy):
+    response = transport(allow_insecure_http=True, retries=0).request('POST', 'http://idp.example/token',
+                                                                      data={'grant_type': 'client_credentials'})
+    assert response.status == 502 and [s['line'] for s in proxy.seen] == ['POST http://idp.example/token HTTP/1.1']
+
+
+@pytest.mark.parametrize('url', ['http://app.localhost/t', 'http://localhost.evil.example/t', 'http://localhost./t',
+                                 'http://127.0.0.1.nip.io/t'])
+def test_only_localhost_itself_and_loopback_literals_count_as_loopback(url):
+    with pytest.raises(ProfileError, match='not loopback'):
+        check_url(url, build_profile('p', dict(token_url='https://x', client_id='a', client_secret='s')))
+
+
+@pytest.mark.parametrize('url', ['https://user:pw-from-server@idp.example/t', 'https://idp.example/\x1b]0;x\x07',
+                                 ['https://idp.example/t']])
+def test_a_url_from_a_server_is_checked_like_a_profile_url(url):
+    with pytest.raises(ProfileError) as err:
+        check_url(url, build_profile('p', dict(token_url='https://x', client_id='a', client_secret='s')),
+                  option='token_endpoint')
+    assert 'token_endpoint' in str(err.value) and 'pw-from-server' not in str(err.value)
+    assert '\x1b' not in str(err.value)
