@@ -206,7 +206,7 @@ def _ansible_path_variables(environment):
                     yield name, path
 
 
-def paths_to_trust(settings, home, lock):
+def paths_to_trust(settings, home, lock, backend):
     """What the run executes, reads or creates as its user, each as tokenops.oauth2.trusted_paths checks it:
     {name (for the message), path, kind, required, secret}. See the module's documentation for the kinds."""
     entries = []
@@ -250,6 +250,16 @@ def paths_to_trust(settings, home, lock):
     if not any(name in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS') for name, path in given):
         for path in (os.path.join(home, '.ansible', 'collections'), '/usr/share/ansible/collections'):
             add(defaults, path, kind='tree', required=False)
+    # A command is found in the first directory of the PATH that has it: whoever may add a file to one shadows it.
+    for directory in search_path(settings):
+        add('the PATH of the run', directory, required=False)
+    # What reads the schedule itself as root: systemd its units, cron its file and the commands of its line.
+    if backend == 'cron':
+        add(PREFIX + 'cron_file', os.path.dirname(settings[PREFIX + 'cron_file']), required=False)
+        for command in ('/bin/sh', 'sleep', 'shuf', 'logger'):
+            add('the cron entry', command, kind='program')
+    else:
+        add(PREFIX + 'unit_dir', settings[PREFIX + 'unit_dir'], required=False)
     return entries
 
 

@@ -132,7 +132,7 @@ def by_name(entries):
 def test_paths_to_trust_cover_what_the_run_executes_reads_and_creates():
     settings = defaults(vault_password_file='/etc/vault-pass', vault_ids=['prod@/usr/local/bin/client.py'],
                         playbook='playbooks/rotate.yml', working_dir='/srv/ansible')
-    entries = by_name(plan.paths_to_trust(settings, '/root', '/var/lib/tokenops-oauth2/u.lock'))
+    entries = by_name(plan.paths_to_trust(settings, '/root', '/var/lib/tokenops-oauth2/u.lock', 'systemd'))
     assert entries['oauth2_schedule_ansible_playbook'] == [('/usr/bin/ansible-playbook', 'program', True, False)]
     assert entries['flock'] == [('/usr/bin/flock', 'program', True, False)]
     assert entries['oauth2_schedule_inventory'] == [('/srv/inventory', 'inventory', True, False)]
@@ -148,6 +148,17 @@ def test_paths_to_trust_cover_what_the_run_executes_reads_and_creates():
         ('/etc/ansible/ansible.cfg', 'file', False, False), ('/root/.ansible/plugins', 'tree', False, False),
         ('/usr/share/ansible/plugins', 'tree', False, False), ('/root/.ansible/collections', 'tree', False, False),
         ('/usr/share/ansible/collections', 'tree', False, False)]
+    assert entries['the PATH of the run'] == [(path, 'file', False, False) for path in plan.RUN_PATH.split(':')]
+    assert entries['oauth2_schedule_unit_dir'] == [('/etc/systemd/system', 'file', False, False)]
+    assert 'the cron entry' not in entries
+
+
+def test_paths_to_trust_of_a_cron_entry():
+    entries = by_name(plan.paths_to_trust(defaults(), '/root', '/l/u.lock', 'cron'))
+    assert entries['oauth2_schedule_cron_file'] == [('/etc/cron.d', 'file', False, False)]
+    assert entries['the cron entry'] == [('/bin/sh', 'program', True, False), ('sleep', 'program', True, False),
+                                         ('shuf', 'program', True, False), ('logger', 'program', True, False)]
+    assert 'oauth2_schedule_unit_dir' not in entries
 
 
 def test_paths_the_environment_gives_ansible_replace_the_defaults():
@@ -156,7 +167,7 @@ def test_paths_the_environment_gives_ansible_replace_the_defaults():
                                      'ANSIBLE_FILTER_PLUGINS': '/opt/filters', 'ANSIBLE_LIBRARY': '/opt/lib',
                                      'ANSIBLE_LOCAL_TEMP': '/tmp/x', 'TOKENOPS_OAUTH2_CACHE_DIR': '/var/cache/t',
                                      'PATH': '/opt/bin:/usr/bin'})
-    entries = by_name(plan.paths_to_trust(settings, '/root', '/l/u.lock'))
+    entries = by_name(plan.paths_to_trust(settings, '/root', '/l/u.lock', 'systemd'))
     env = 'oauth2_schedule_environment (%s)'
     assert entries[env % 'ANSIBLE_CONFIG'] == [('/etc/rot/ansible.cfg', 'file', True, False)]
     assert entries[env % 'ANSIBLE_COLLECTIONS_PATH'] == [
@@ -168,4 +179,5 @@ def test_paths_the_environment_gives_ansible_replace_the_defaults():
     assert [path for path, kind, required, secret in entries['ansible configuration and plugins read by default']] == [
         '/root/.ansible/plugins', '/usr/share/ansible/plugins']
     assert plan.search_path(settings) == ['/opt/bin', '/usr/bin']
+    assert entries['the PATH of the run'] == [('/opt/bin', 'file', False, False), ('/usr/bin', 'file', False, False)]
     assert plan.search_path(defaults()) == plan.RUN_PATH.split(':')
