@@ -7,6 +7,9 @@ flock against overlap); the cron entry likewise; the interval follows the token 
 oidc-provider when asked, with warnings when runs would come too late.
 
 Unit and cron files go to a temporary directory and systemctl is not called (``oauth2_schedule_systemctl: false``).
+
+The scheduled run executes and reads its files as root: the role refuses any that a real unprivileged user, created
+for the test, could change (security issue #12, finding 6), and accepts what only root or the run user can change.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,12 +19,15 @@ __metaclass__ = type
 import fcntl
 import json
 import os
+import pwd
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections import namedtuple
 
 import pytest
@@ -305,3 +311,134 @@ def test_refuses_prompts_relative_paths_and_missing_files(tmp_path):
         assert expected in out, out
     out = site.install(fails=True, oauth2_schedule_ansible_playbook='/nonexistent/bin/ansible-playbook').out
     assert 'oauth2_schedule_ansible_playbook: /nonexistent/bin/ansible-playbook' in out and 'not found' in out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Finding 6: a root job must not run what another user can change.
+
+Intruder = namedtuple('Intruder', 'name uid gid home base')
+
+
+@pytest.fixture
+def intruder():
+    """A real unprivileged user, and a directory under /tmp it can reach (pytest's own are 0700 root)."""
+    name = 'tkops-%s' % uuid.uuid4().hex[:8]
+    subprocess.run(['useradd', '--create-home', '--shell', '/usr/sbin/nologin', name], check=True)
+    base = tempfile.mkdtemp(prefix='tokenops-schedule-trust-')
+    os.chmod(base, 0o755)
+    entry = pwd.getpwnam(name)
+    try:
+        yield Intruder(name, entry.pw_uid, entry.pw_gid, entry.pw_dir, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        subprocess.run(['userdel', '--remove', name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def as_intruder(intruder, script):
+    """Run a shell script as the intruder (no root, no supplementary groups)."""
+    subprocess.run(['setpriv', '--reuid=%d' % intruder.uid, '--regid=%d' % intruder.gid, '--clear-groups',
+                    '/bin/sh', '-c', script], cwd=intruder.base, check=True)
+
+
+def write(path, text, mode):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def test_refuses_files_another_user_can_change(tmp_path, intruder):
+    """Finding 6 as reported: a world-writable ansible-playbook, an inventory another user owns and a 0777 vault
+    password file were installed into a root job (ok=17 failed=0)."""
+    site = Site(tmp_path)
+    base = intruder.base
+    playbook_bin = write(os.path.join(base, 'bin', 'ansible-playbook'),
+                         '#!/bin/sh\nexec %s "$@"\n' % os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                         0o777)
+    inventory = write(os.path.join(base, 'inventory', 'hosts.ini'), site.hosts.read_text(), 0o644)
+    os.chown(inventory, intruder.uid, intruder.gid)
+    as_intruder(intruder, 'echo "# the intruder can rewrite this" >> %s' % shlex.quote(inventory))
+    password_file = write(os.path.join(base, 'vault-pass'), PASSWORD + '\n', 0o777)
+
+    out = site.install(fails=True, oauth2_schedule_backend='systemd', oauth2_schedule_ansible_playbook=playbook_bin,
+                       oauth2_schedule_inventory=inventory, oauth2_schedule_vault_ids=['prod@%s' % password_file]).out
+    for expected in ('%s can be written by every user (mode 0777)' % playbook_bin, 'chmod go-w %s' % playbook_bin,
+                     '%s is owned by %s' % (inventory, intruder.name), 'chown root:root %s' % inventory,
+                     '%s can be written by every user (mode 0777)' % password_file, 'chmod go-w %s' % password_file):
+        assert expected in out, out
+    assert 'oauth2_schedule_ansible_playbook' in out and 'oauth2_schedule_inventory' in out
+    assert 'oauth2_schedule_vault_ids' in out
+    assert not list(site.units.iterdir()) and not site.cron_file.exists(), 'the role installed the job anyway'
+
+
+def test_refuses_what_sits_in_directories_another_user_controls(tmp_path, intruder):
+    """What a path names can be changed through any directory above it, a symlink on the way, the interpreter of a
+    script and the venv it runs from, a file deep in an inventory or collections tree, or a lock file planted first."""
+    site = Site(tmp_path)
+    base = intruder.base
+    # A venv whose library another user's group can write, and the ansible-playbook script that runs with it.
+    venv = os.path.join(base, 'venv')
+    write(os.path.join(venv, 'pyvenv.cfg'), 'home = %s\n' % os.path.dirname(os.path.realpath(sys.executable)), 0o644)
+    os.makedirs(os.path.join(venv, 'bin'))
+    os.symlink(os.path.realpath(sys.executable), os.path.join(venv, 'bin', 'python'))
+    writable_module = write(os.path.join(venv, 'lib', 'python3', 'site-packages', 'ansible_hook.py'), '', 0o664)
+    playbook_bin = write(os.path.join(venv, 'bin', 'ansible-playbook'), '#!%s/bin/python\n' % venv, 0o755)
+    # A root-owned vault password file, in a directory the intruder owns.
+    os.mkdir(os.path.join(base, 'mine'))
+    os.chown(os.path.join(base, 'mine'), intruder.uid, intruder.gid)
+    password_file = write(os.path.join(base, 'mine', 'vault-pass'), PASSWORD + '\n', 0o600)
+    # An inventory directory holding a file the intruder wrote.
+    inventory = os.path.join(base, 'inventory')
+    write(os.path.join(inventory, 'hosts.ini'), site.hosts.read_text(), 0o644)
+    os.mkdir(os.path.join(inventory, 'group_vars'))
+    os.chown(os.path.join(inventory, 'group_vars'), intruder.uid, intruder.gid)
+    as_intruder(intruder, 'echo "ansible_python_interpreter: /tmp/x" > inventory/group_vars/all.yml')
+    planted_vars = os.path.join(inventory, 'group_vars', 'all.yml')
+    # A collections path with a plugin the intruder wrote.
+    collections = os.path.join(base, 'collections')
+    plugin = write(os.path.join(collections, 'ansible_collections', 'evil', 'x', 'plugins', 'vars', 'x.py'), '', 0o644)
+    os.chown(plugin, intruder.uid, intruder.gid)
+    # A lock file the intruder planted as a symlink in a sticky directory anyone can write (like /run/lock).
+    sticky = os.path.join(base, 'lock')
+    os.mkdir(sticky)
+    os.chmod(sticky, 0o1777)
+    as_intruder(intruder, 'ln -s /etc/shadow lock/rotate.lock')
+    lock = os.path.join(sticky, 'rotate.lock')
+
+    out = site.install(fails=True, oauth2_schedule_backend='cron', oauth2_schedule_ansible_playbook=playbook_bin,
+                       oauth2_schedule_inventory=inventory, oauth2_schedule_vault_ids=['prod@%s' % password_file],
+                       oauth2_schedule_working_dir=os.path.join(base, 'mine'), oauth2_schedule_lock_file=lock,
+                       oauth2_schedule_environment={'ANSIBLE_COLLECTIONS_PATH': collections}).out
+    mine = os.path.join(base, 'mine')
+    for expected in ('%s can be written by its group (mode 0664)' % writable_module,
+                     '%s is owned by %s' % (mine, intruder.name), 'chown root:root %s' % mine,
+                     '%s is owned by %s' % (planted_vars, intruder.name),
+                     '%s is owned by %s' % (plugin, intruder.name),
+                     '%s is owned by %s' % (lock, intruder.name),
+                     '%s can be written by every user (mode 1777)' % sticky):
+        assert expected in out, out
+    for name in ('oauth2_schedule_ansible_playbook', 'oauth2_schedule_vault_ids', 'oauth2_schedule_inventory',
+                 'oauth2_schedule_working_dir', 'oauth2_schedule_lock_file', 'ANSIBLE_COLLECTIONS_PATH'):
+        assert name in out, out
+    assert not site.cron_file.exists(), 'the role installed the job anyway'
+
+
+def test_accepts_sticky_directories_and_files_of_the_run_user(tmp_path, intruder):
+    """Control: a root-owned file in a sticky directory (like /tmp) cannot be replaced by others, and the run user may
+    own what it runs; the lock then defaults to the run user's home."""
+    site = Site(tmp_path)
+    shared = os.path.join(intruder.base, 'shared')
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)
+    password_file = write(os.path.join(shared, 'vault-pass'), PASSWORD + '\n', 0o600)
+    inventory = write(os.path.join(shared, 'hosts.ini'), site.hosts.read_text(), 0o644)
+    os.chown(inventory, intruder.uid, intruder.gid)
+
+    result = site.install(oauth2_schedule_backend='systemd', oauth2_schedule_user=intruder.name,
+                          oauth2_schedule_inventory=inventory, oauth2_schedule_vault_ids=['prod@%s' % password_file],
+                          oauth2_schedule_lock_file='').result
+    assert result['command'][2:4] == ['-i', inventory]
+    service = dict(unit_entries(site.units / (UNIT + '.service')))
+    assert service['User'] == intruder.name
+    assert systemd_words(service['ExecStart'])[4] == os.path.join(intruder.home, '.%s.lock' % UNIT)
