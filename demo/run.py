@@ -128,8 +128,8 @@ def read_json_lines(path):
 
 
 class Demo:
-    def __init__(self, workdir, collections_path, server):
-        self.workdir, self.server = workdir, server
+    def __init__(self, workdir, collections_path, server, keep):
+        self.workdir, self.server, self.keep = workdir, server, keep
         self.password_file = write_inventory(workdir, server)
         write_services(workdir, server)
         self.env = dict(os.environ,
@@ -221,8 +221,9 @@ class Demo:
         for path in self.watched_files():
             if self.digests['rotation'][path] == self.digests['delivery'][path]:
                 print('  ' + self.relative(path))
-        print('No token was printed: the services log SHA-256 fingerprints only. Files: %s' % self.workdir,
-              flush=True)
+        print('No token was printed: the services log SHA-256 fingerprints only.')
+        kept = '' if self.keep else ' (removed now; --workdir DIR keeps them)'
+        print('The demo\'s files: %s%s' % (self.workdir, kept), flush=True)
         if rotation['orders']['status'] != 'renewed' or rotation['reports']['status'] != 'still valid':
             problems.append('the rotation should renew orders and leave reports: %s'
                             % ', '.join('%s %s' % (n, e['status']) for n, e in sorted(rotation.items())))
@@ -242,7 +243,7 @@ def main():
     try:
         with start('oauth2_server', token_ttl_by_client=dict(app=ORDERS_TOKEN_LIFETIME)) as server:
             try:
-                demo = Demo(workdir, args.collections_path, server)
+                demo = Demo(workdir, args.collections_path, server, keep=args.workdir is not None)
                 print('authorization server (npm @node-oauth/oauth2-server) listening on %s, pid %d'
                       % (server.url, server.pid))
                 demo.show_inventory()
