@@ -44,7 +44,7 @@ sys.path.insert(0, HERE)
 from ansible.parsing.vault import VaultLib, VaultSecret  # noqa: E402
 
 import services  # noqa: E402  pylint: disable=wrong-import-position
-from tests.servers.launch import start  # noqa: E402  pylint: disable=wrong-import-position
+from tests.servers.launch import ServerStartError, start  # noqa: E402  pylint: disable=wrong-import-position
 
 # The orders token (90 s) expires within the rotation's window; the reports token (1 h) does not.
 ORDERS_TOKEN_LIFETIME = 90
@@ -232,6 +232,19 @@ class Demo:
         return problems
 
 
+def tell_the_story(demo):
+    print('authorization server (npm @node-oauth/oauth2-server) listening on %s, pid %d'
+          % (demo.server.url, demo.server.pid))
+    demo.show_inventory()
+    print('\n== 1. First delivery: env files for orders-sync and report-mailer, the reports token into a '
+          'vault-encrypted vars file; the handlers start both services', flush=True)
+    demo.playbook('delivery')
+    demo.show_vault_vars_file()
+    print('\n== 2. Scheduled rotation: renew the tokens that expire within %d s (the orders token lives '
+          '%d s, the reports token an hour)' % (ROTATION_WINDOW, ORDERS_TOKEN_LIFETIME), flush=True)
+    demo.playbook('rotation', '-e', 'oauth2_deliver_renew_before=%d' % ROTATION_WINDOW)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--collections-path', help='run against an installed collection instead of the checkout')
@@ -241,19 +254,14 @@ def main():
     started = time.monotonic()
     workdir = make_workdir(args.workdir)
     try:
-        with start('oauth2_server', token_ttl_by_client=dict(app=ORDERS_TOKEN_LIFETIME)) as server:
+        try:
+            server = start('oauth2_server', token_ttl_by_client=dict(app=ORDERS_TOKEN_LIFETIME))
+        except ServerStartError as exc:
+            return 'demo: cannot start the authorization server (scripts/setup.sh installs what it needs): %s' % exc
+        with server:
+            demo = Demo(workdir, args.collections_path, server, keep=args.workdir is not None)
             try:
-                demo = Demo(workdir, args.collections_path, server, keep=args.workdir is not None)
-                print('authorization server (npm @node-oauth/oauth2-server) listening on %s, pid %d'
-                      % (server.url, server.pid))
-                demo.show_inventory()
-                print('\n== 1. First delivery: env files for orders-sync and report-mailer, the reports token into a '
-                      'vault-encrypted vars file; the handlers start both services', flush=True)
-                demo.playbook('delivery')
-                demo.show_vault_vars_file()
-                print('\n== 2. Scheduled rotation: renew the tokens that expire within %d s (the orders token lives '
-                      '%d s, the reports token an hour)' % (ROTATION_WINDOW, ORDERS_TOKEN_LIFETIME), flush=True)
-                demo.playbook('rotation', '-e', 'oauth2_deliver_renew_before=%d' % ROTATION_WINDOW)
+                tell_the_story(demo)
             finally:
                 for name in SERVICES:
                     services.stop(workdir, name)
@@ -261,8 +269,7 @@ def main():
             problems = demo.summary()
         print('Done in %.0f s.' % (time.monotonic() - started))
         if problems:
-            print('demo: UNEXPECTED: ' + '; '.join(problems), file=sys.stderr)
-            return 1
+            return 'demo: UNEXPECTED: ' + '; '.join(problems)
         return 0
     finally:
         if args.workdir is None:
