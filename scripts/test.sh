@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run the whole test suite: Ansible's own checks (ansible-test sanity, ansible-lint, changelog lint), a build of
-# the collection installed into a clean path with the demo run from there, then the unit and integration tests
-# (real ansible-playbook runs against real authorization servers on 127.0.0.1).
+# Run the whole test suite: Ansible's own checks (ansible-test sanity, ansible-lint, changelog lint, the docs lint
+# and build, Galaxy's importer), a build of the collection installed as a user does with the demo run from there,
+# then the unit and integration tests (real ansible-playbook runs against real authorization servers on 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -31,10 +31,18 @@ ansible-lint --profile production --nocolor
 echo "== antsibull-changelog lint"
 antsibull-changelog lint
 
-echo "== build, install into a clean path, run the demo from the installed collection"
-ansible-galaxy collection build --force --output-path "$work/dist" . >/dev/null
-ansible-galaxy collection install --force -p "$work/installed" "$work"/dist/tokenops-oauth2-*.tar.gz >/dev/null
-python demo/run.py --collections-path "$work/installed"
+echo "== antsibull-docs lint-collection-docs (plugin, role and guide pages)"
+(cd "$tree" && antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
+  --validate-collection-refs all --disallow-unknown-collection-refs .)
+
+echo "== docs build (antsibull-docs + Sphinx, warnings are errors)"
+bash scripts/docs.sh "$work/docs" >/dev/null
+
+echo "== install as a user does (built tarball, clean collections path, fresh venv), run the demo from there"
+bash scripts/try_installed.sh "$work/user"
+
+echo "== Galaxy's importer on the built tarball (no container: ansible-lint, no ansible-test)"
+bash scripts/galaxy_importer.sh "$work"/user/dist/tokenops-oauth2-*.tar.gz
 
 echo "== unit and integration tests"
 python -m pytest tests -q -p no:cacheprovider "$@"

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: token
 short_description: Obtain an OAuth 2.0 access token from a provider profile
-version_added: 0.1.0
+version_added: 1.0.0
 author: tokenops engineers (@tokenops)
 description:
   - Returns an access token for each profile named in the terms, from the controller token cache while it is

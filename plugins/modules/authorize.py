@@ -13,7 +13,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: authorize
 short_description: First authorization of an OAuth 2.0 profile (authorization code with PKCE, or device flow)
-version_added: 0.1.0
+version_added: 1.0.0
 author: tokenops engineers (@tokenops)
 description:
   - Obtains the first tokens of a profile that needs a person to approve access, so that later runs can use the

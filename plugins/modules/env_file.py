@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: env_file
 short_description: Set or remove KEY=VALUE lines in an environment file read by systemd, docker and dotenv
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets keys in a file that systemd C(EnvironmentFile=), C(docker --env-file), docker compose C(.env), python-dotenv
     and a POSIX shell (C(set -a; . FILE)) all read, typically to hand an access token to a service.

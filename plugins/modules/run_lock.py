@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: run_lock
 short_description: Let one ansible-playbook run at a time past this point
-version_added: 0.1.0
+version_added: 1.0.0
 author: tokenops engineers (@tokenops)
 description:
   - Takes a lock file on the controller for the rest of the playbook run (it records the pid of the

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: token
 short_description: Obtain an OAuth 2.0 access token from a provider profile
-version_added: 0.1.0
+version_added: 1.0.0
 author: tokenops engineers (@tokenops)
 description:
   - Obtains an access token for a provider profile declared in the inventory variable C(oauth2_profiles), or

@@ -14,7 +14,7 @@ DOCUMENTATION = r'''
 ---
 module: vault_vars
 short_description: Write vault-encrypted variables into a YAML vars file on the controller
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets variables in a YAML vars file on the controller (for example C(group_vars/all/token.yml)), encrypted with
     the vault secrets the playbook was started with, so that a later run with the same C(--vault-id) or

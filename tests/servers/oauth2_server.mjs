@@ -3,7 +3,8 @@
 //   node tests/servers/oauth2_server.mjs [PORT] [CONFIG_JSON]
 //
 // PORT (argv or $PORT, default 0 = any free port). CONFIG_JSON (argv or $OAUTH2_SERVER_CONFIG) may set
-// access_token_ttl (s, default 3600) and refresh_token_ttl (default 86400).
+// access_token_ttl (s, default 3600), refresh_token_ttl (default 86400) and token_ttl_by_client (client name ->
+// access token lifetime of that client's tokens, e.g. {"app": 90}; default access_token_ttl).
 // Prints `READY <port>` on stdout once listening. Clients and users: GET /_clients.
 //
 // POST /token  password, refresh_token (rotating; an old refresh token is rejected), client_credentials.
@@ -20,12 +21,17 @@ const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
 const config = JSON.parse(process.argv[3] ?? process.env.OAUTH2_SERVER_CONFIG ?? '{}');
 const accessTtl = Number(config.access_token_ttl ?? 3600);
 const refreshTtl = Number(config.refresh_token_ttl ?? 86400);
+const ttlByClient = config.token_ttl_by_client ?? {};
 
 const SCOPES = ['read', 'write'];
 const CLIENTS = {
   app: {
     client_id: 'node-app', client_secret: 'node-app-secret', client_auth: 'client_secret_basic',
     grant_types: ['password', 'refresh_token', 'client_credentials'], scope: SCOPES.join(' '),
+  },
+  reporter: {
+    client_id: 'node-reporter', client_secret: 'node-reporter-secret', client_auth: 'client_secret_basic',
+    grant_types: ['client_credentials'], scope: 'read',
   },
 };
 const USERS = {
@@ -38,11 +44,13 @@ const refreshTokens = new Map();
 
 const model = {
   async getClient(clientId, clientSecret) {
-    const c = Object.values(CLIENTS).find((x) => x.client_id === clientId);
+    const [name, c] = Object.entries(CLIENTS).find(([, x]) => x.client_id === clientId) ?? [];
     if (!c || (clientSecret !== undefined && clientSecret !== null && clientSecret !== c.client_secret)) {
       return null;
     }
-    return { id: c.client_id, grants: c.grant_types };
+    // oauth2-server takes a client's own accessTokenLifetime over the server's (as Keycloak's per-client lifespan).
+    const lifetime = ttlByClient[name] === undefined ? {} : { accessTokenLifetime: Number(ttlByClient[name]) };
+    return { id: c.client_id, grants: c.grant_types, ...lifetime };
   },
   async getUser(username, password) {
     const u = Object.values(USERS).find((x) => x.username === username && x.password === password);
