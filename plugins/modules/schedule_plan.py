@@ -14,7 +14,7 @@ DOCUMENTATION = r'''
 ---
 module: schedule_plan
 short_description: Check the variables of the schedule role and work out what it installs
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The first steps of the P(tokenops.oauth2.schedule#role) role, as one task each; a playbook has no reason to call
     it otherwise.

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: trusted_paths
 short_description: Refuse paths that users other than the trusted ones can change
-version_added: 0.1.0
+version_added: 1.0.0
 author: tokenops engineers (@tokenops)
 description:
   - Fails when a user other than root and O(trusted_users) could change what a path names, through the path itself,
