@@ -51,8 +51,10 @@ class TokenClient(object):
             issuer = self.profile.get('issuer')
             if issuer:
                 from ansible_collections.tokenops.oauth2.plugins.module_utils.discovery import discover
-                key = 'discovery-' + self._hash({'issuer': issuer})
-                cached = self.cache.load_document(key, METADATA_MAX_AGE, self.clock()) if self.cache else None
+                key = cached = None
+                if self.cache:
+                    key = self.cache.keys.entry_name('discovery', {'issuer': issuer})
+                    cached = self.cache.load_document(key, METADATA_MAX_AGE, self.clock())
                 self._metadata = cached or discover(self.transport, self.profile)
                 if self.cache and not cached:
                     self.cache.store_document(key, self._metadata, self.clock())
@@ -169,13 +171,10 @@ class TokenClient(object):
         self.cache.store(key, secret, token.to_record())
         return token
 
-    @staticmethod
-    def _hash(identity):
-        from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import cache_key
-        return cache_key(identity)
-
     def cache_key(self):
-        return self._hash(self.profile.identity())
+        """The name of this profile's entry in the cache (which must be set)."""
+        keys = self.cache.keys
+        return keys.entry_name('token', self.profile.identity(keys.keyed_hash))
 
     def held_token(self):
         """The cached token, due or not (None without a cache or an entry)."""

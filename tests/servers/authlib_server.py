@@ -51,7 +51,7 @@ CLIENTS = {
         "scope": "read write",
     },
     # A native app (RFC 8252) using the password grant: no secret, so the token cache keys its entries by the
-    # user's password and the controller's local key.
+    # user's password and the controller's master key.
     "public": {
         "client_id": "authlib-public",
         "client_secret": None,
