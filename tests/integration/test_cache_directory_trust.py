@@ -95,9 +95,11 @@ class PlantedDocument(object):
         """The requests that reached the intruder's endpoint carrying the client's secret."""
         pair = ('%s:%s' % (client['client_id'], client['client_secret'])).encode()
         basic = 'Basic ' + base64.b64encode(pair).decode()
+
+        def carried(request):
+            return request['headers'].get('Authorization') == basic or client['client_secret'] in request['body']
         return [r for r in requests.get(self.quirks_server.url + '/_requests', timeout=10).json()
-                if r['query'].get('key') == self.key and (r['headers'].get('Authorization') == basic
-                                                   or client['client_secret'] in r['body'])]
+                if r['query'].get('key') == self.key and carried(r)]
 
 
 def run_victim(tmp_path, profile):
@@ -114,7 +116,7 @@ def assert_refused(proc, directory, why):
 
 
 def test_directory_created_by_another_user_is_refused_even_for_root(tmp_path, intruder, shared_dir,
-                                                                      oidc_provider, quirks_server):
+                                                                    oidc_provider, quirks_server):
     cache_dir = os.path.join(shared_dir, 'cache')
     intruder.sh('mkdir -m 700 "$1"', cache_dir)
     planted = PlantedDocument(oidc_provider, quirks_server)
@@ -126,7 +128,7 @@ def test_directory_created_by_another_user_is_refused_even_for_root(tmp_path, in
 
 
 def test_symlink_to_another_users_directory_is_refused(tmp_path, intruder, shared_dir, oidc_provider,
-                                                      quirks_server):
+                                                       quirks_server):
     cache_dir, target = os.path.join(shared_dir, 'cache'), os.path.join(shared_dir, 'intruder')
     intruder.sh('mkdir -m 700 "$1" && ln -s "$1" "$2"', target, cache_dir)
     planted = PlantedDocument(oidc_provider, quirks_server)

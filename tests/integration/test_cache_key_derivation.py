@@ -88,8 +88,8 @@ def old_format_entry(profile_data, secret, record):
     from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 
     profile = build_profile('old', profile_data)
-    identity = dict((k, profile.get(k)) for k in ('client_id', 'grant_type', 'scope', 'audience', 'resource',
-                                                   'username'))
+    old_keys = ('client_id', 'grant_type', 'scope', 'audience', 'resource', 'username')
+    identity = dict((k, profile.get(k)) for k in old_keys)
     identity['token_url'] = profile.get('token_url') or profile.get('issuer')
     name = hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(',', ':')).encode('utf-8')).hexdigest()
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=name.encode('ascii'),

@@ -31,8 +31,8 @@ def name_of(profile_name, keys=None, **options):
 
 @pytest.mark.parametrize('options, other', [
     (dict(grant_type='refresh_token', refresh_token='alice-rt'), dict(grant_type='refresh_token', refresh_token='bob-rt')),
-    (dict(grant_type='password', username='u', password='alice-pw'), dict(grant_type='password', username='u',
-                                                                        password='bob-pw')),
+    (dict(grant_type='password', username='u', password='alice-pw'),
+     dict(grant_type='password', username='u', password='bob-pw')),
     (dict(grant_type='authorization_code', code='c1', redirect_uri='https://app/cb'),
      dict(grant_type='authorization_code', code='c2', redirect_uri='https://app/cb')),
     (dict(extra_params={'account': 'alice'}), dict(extra_params={'account': 'bob'})),
