@@ -21,6 +21,7 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
 
 REFRESH_TOKEN = 'refresh_token'
 METADATA_MAX_AGE = 24 * 3600
+ENTRY_NAMES = {}  # (CacheKeys, Profile) -> the name of the profile's entry
 
 
 class TokenClient(object):
@@ -174,7 +175,15 @@ class TokenClient(object):
     def cache_key(self):
         """The name of this profile's entry in the cache (which must be set)."""
         keys = self.cache.keys
-        return keys.entry_name('token', self.profile.identity(keys.keyed_hash))
+        # A lookup builds a client per call but reuses its Profile (immutable once built) and the cache's CacheKeys
+        # (one per directory and process), so the keyed hashes and the name are worked out once per process. Both
+        # compare by identity, and the memo holds them: no other object can take their place in it.
+        memo_key = (keys, self.profile)
+        if memo_key not in ENTRY_NAMES:
+            if len(ENTRY_NAMES) >= 256:
+                ENTRY_NAMES.clear()
+            ENTRY_NAMES[memo_key] = keys.entry_name('token', self.profile.identity(keys.keyed_hash))
+        return ENTRY_NAMES[memo_key]
 
     def held_token(self):
         """The cached token, due or not (None without a cache or an entry)."""
