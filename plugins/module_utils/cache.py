@@ -44,6 +44,10 @@ try:
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 except ImportError:
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+    InvalidToken = ValueError
+
+# What a damaged, forged or foreign file raises when it is opened as an entry.
+UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, InvalidToken, UnicodeError)
 
 # 2: names and keys from the master key, documents sealed (security issue 12). Entries of format 1 are never read:
 # their names differ, and whatever remains of them is removed when a directory gets its master key.
@@ -107,22 +111,15 @@ class CacheKeys(object):
                               data=fernet.encrypt(canonical(payload)).decode('ascii')))
 
     def unseal(self, name, secret, sealed):
-        """The payload ``seal`` sealed. OtherSecret when sealed under another secret or master key; ValueError when
-        damaged, forged, or of another format."""
-        try:
-            envelope = json.loads(sealed.decode('utf-8'))
-            version, key_id, data = envelope['version'], envelope['key_id'], envelope['data']
-        except (ValueError, KeyError, TypeError, UnicodeError) as exc:
-            raise ValueError('not a cache entry (%s)' % type(exc).__name__)
-        if version != FORMAT_VERSION:
-            raise ValueError('format version %r' % (version,))
-        fernet, expected = self._fernet(name, secret)
-        if not hmac.compare_digest(str(key_id).encode('utf-8'), expected.encode('ascii')):
+        """The payload ``seal`` sealed. OtherSecret when sealed under another secret or master key; one of
+        UNREADABLE when damaged, forged, or of another format."""
+        envelope = json.loads(sealed.decode('utf-8'))
+        if envelope.get('version') != FORMAT_VERSION:
+            raise ValueError('format version %r' % (envelope.get('version'),))
+        fernet, key_id = self._fernet(name, secret)
+        if not hmac.compare_digest(str(envelope.get('key_id')).encode('utf-8'), key_id.encode('ascii')):
             raise OtherSecret('sealed with another secret')
-        try:
-            return json.loads(fernet.decrypt(data.encode('ascii')).decode('utf-8'))
-        except (AttributeError, ValueError, InvalidToken, UnicodeError) as exc:
-            raise ValueError('altered (%s)' % type(exc).__name__)
+        return json.loads(fernet.decrypt(envelope['data'].encode('ascii')).decode('utf-8'))
 
 
 class CacheDirectory(object):
@@ -150,7 +147,12 @@ class CacheDirectory(object):
         none, or when it is not a regular file of ours (EPERM): something we did not write is never used."""
         if '/' in name or name in ('', '.', '..'):
             raise ValueError('not a file name: %r' % name)  # names are ours (entry names): never a path
-        fd = os.open(name, flags | SAFE_OPEN, mode, dir_fd=self.fd)
+        try:
+            fd = os.open(name, flags | SAFE_OPEN, mode, dir_fd=self.fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EMLINK):  # what O_NOFOLLOW answers (Linux, BSD) for a link
+                raise OSError(exc.errno, 'a symbolic link, not a file')
+            raise
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) & 0o077:
             os.close(fd)
@@ -333,11 +335,12 @@ class TokenCache(object):
             return None if sealed is None else keys.unseal(key, secret, sealed)
         except OtherSecret:
             return None  # the profile's secret changed: the entry is stale
-        except (OSError, ValueError) as exc:
+        except (OSError,) + UNREADABLE as exc:
             if name not in self._warned:
                 self._warned.add(name)
-                self._warn('ignoring unreadable token cache file %s (%s); it will be replaced'
-                           % (os.path.join(self.directory, name), getattr(exc, 'strerror', None) or exc))
+                # Only the kind of failure: the text of a JSON error may quote the file, which may hold a token.
+                self._warn('ignoring unreadable token cache file %s (%s); it will be replaced' % (
+                    os.path.join(self.directory, name), exc.strerror if isinstance(exc, OSError) else type(exc).__name__))
             return None
 
     def _write(self, key, suffix, data):

@@ -131,6 +131,7 @@ def test_an_entry_that_is_not_a_private_file_of_ours_is_ignored_with_one_warning
         os.mkfifo(path, 0o600)  # reading it must not wait for a writer
     assert cache.load('v2-x', 's') is None and cache.load('v2-x', 's') is None
     assert len(warnings) == 1 and path in warnings[0]
+    assert ('a symbolic link' if plant == 'symlink' else 'not a private file of yours') in warnings[0]
 
 
 @as_root
