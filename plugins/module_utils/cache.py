@@ -121,6 +121,14 @@ class CacheKeys(object):
             raise OtherSecret('sealed with another secret')
         return json.loads(fernet.decrypt(envelope['data'].encode('ascii')).decode('utf-8'))
 
+    def open(self, name, secret, sealed):
+        """``unseal`` for a store that does not tell a stale entry from a damaged one (the shared store's sealer
+        interface): the payload, or None."""
+        try:
+            return self.unseal(name, secret, sealed)
+        except (OtherSecret,) + UNREADABLE:  # stale, or damaged
+            return None
+
 
 class CacheDirectory(object):
     """A cache directory found trustworthy, opened: ``path``, ``fd`` (its descriptor), and its key ring once read."""
