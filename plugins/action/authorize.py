@@ -137,11 +137,11 @@ class ActionModule(ActionBase):
 
     def _paste(self, profile, client, endpoint, task, task_vars, result):
         pending = PendingAuthorizations(profile.get('cache_dir') or configured_cache_dir(task_vars)
-                                        or default_cache_dir())
+                                        or default_cache_dir(), profile_name=profile.name)
         key = pending.key(profile, endpoint)
         if not task['redirect_url']:
             request = new_request(profile, endpoint, profile['redirect_uri'], task['authorization_params'])
-            pending.save(key, request, profile.name)
+            pending.save(key, request)
             self._show(profile, request, 'in a browser, approve, then copy the address the browser is sent to (even '
                                          'if that page does not load)')
             if task['start_only']:

@@ -176,6 +176,7 @@ options:
   cache_dir:
     description:
       - Token cache directory for this profile, overriding the plugin setting.
+      - It must belong to the user that runs the task and be writable by no one else (a symbolic link is refused).
       - For the module run on a managed host, the cache is used only when this is set.
     type: path
   cache_url:

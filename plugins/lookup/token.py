@@ -46,8 +46,12 @@ options:
     default: false
   cache_dir:
     description:
-      - The controller token cache directory (created 0700, files 0600, entries encrypted with a key derived from
-        the profile's secret). A profile's own O(cache_dir) wins over this setting.
+      - The controller token cache directory. A profile's own O(cache_dir) wins over this setting.
+      - It must belong to the user running Ansible and be writable by no one else; a symbolic link, or a directory
+        of another user, is refused (when running as root too). It is created 0700, and a directory of that user
+        that others may only read is made 0700.
+      - Each token is kept in a file of its own (0600), sealed with a key derived from the profile's secret and a
+        random key of this controller kept in the directory, under a name that reveals nothing about the profile.
       - Defaults to C(tokenops-oauth2) under C($XDG_CACHE_HOME) or C(~/.cache).
     type: path
     env:

@@ -23,6 +23,7 @@ import time
 
 from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import trusted_directory
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import Pkce, new_state, same_secret
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile, scope_list
@@ -31,6 +32,8 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import r
 # Parameters this file sets itself; an extra parameter may not replace them.
 RESERVED_PARAMS = ('response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method')
 PENDING_MAX_AGE = 900
+PENDING_HINT = ('set cache_dir (the profile option, [tokenops_oauth2] cache_dir or TOKENOPS_OAUTH2_CACHE_DIR) to a '
+                'directory of your own that only you can write')
 
 # RFC 6749 section 4.1.2.1, in the words an operator needs.
 REDIRECT_ERROR_HINTS = {
@@ -197,31 +200,44 @@ def exchange_code(profile, request, code, transport=None, clock=time.time):
 
 
 class PendingAuthorizations(object):
-    """Authorization requests waiting for their pasted redirect, one per profile, in 0600 files."""
+    """Authorization requests waiting for their pasted redirect, one per profile, in 0600 files.
 
-    def __init__(self, directory, max_age=PENDING_MAX_AGE, clock=time.time):
+    They hold the code verifier and the state, and say where the code is exchanged: they live in the controller
+    cache directory, trusted as the token cache trusts it (ours alone, no link), and are read only as files of ours.
+    """
+
+    def __init__(self, directory, max_age=PENDING_MAX_AGE, clock=time.time, profile_name=None):
         self.directory = directory
         self.max_age = max_age
         self.clock = clock
+        self.profile_name = profile_name
+
+    def _trusted(self):
+        try:
+            return trusted_directory(self.directory, self.profile_name)
+        except CacheError as exc:
+            raise CacheError('cannot keep the waiting authorization request: %s' % exc.message,
+                             profile=self.profile_name, hint=PENDING_HINT)
 
     @staticmethod
     def key(profile, endpoint):
         identity = json.dumps([profile.name, profile.get('client_id'), endpoint], sort_keys=True)
         return hashlib.sha256(identity.encode('utf-8')).hexdigest()[:32]
 
-    def _path(self, key):
-        return os.path.join(self.directory, 'authorize-%s.json' % key)
+    @staticmethod
+    def _name(key):
+        return 'authorize-%s.json' % key
 
-    def save(self, key, request, profile_name=None):
+    def _path(self, key):
+        return os.path.join(self._trusted().path, self._name(key))
+
+    def save(self, key, request):
+        directory = self._trusted()
         try:
-            if not os.path.isdir(self.directory):
-                os.makedirs(self.directory, 0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix='.authorize-', suffix='.tmp')  # 0600
-        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the configured directory
+            fd, tmp = tempfile.mkstemp(dir=directory.path, prefix='.authorize-', suffix='.tmp')  # 0600
+        except OSError as exc:
             raise CacheError('cannot keep the waiting authorization request in %s: %s' % (
-                self.directory[:200], getattr(exc, 'strerror', None) or exc), profile=profile_name,
-                hint='set cache_dir (the profile option, [tokenops_oauth2] cache_dir or TOKENOPS_OAUTH2_CACHE_DIR) '
-                     'to a writable directory')
+                directory.path[:200], exc.strerror), profile=self.profile_name, hint=PENDING_HINT)
         try:
             with os.fdopen(fd, 'w') as handle:
                 json.dump(request.to_record(), handle)
@@ -232,11 +248,14 @@ class PendingAuthorizations(object):
             raise
 
     def load(self, key):
-        """The pending request, or None when there is none or it is older than max_age (then it is removed)."""
+        """The pending request, or None when there is none, it is not a file of ours, or it is older than max_age
+        (then it is removed)."""
         try:
-            with open(self._path(key)) as handle:
-                record = json.load(handle)
-        except (IOError, OSError, ValueError):
+            raw = self._trusted().read(self._name(key))
+            record = json.loads(raw.decode('utf-8')) if raw is not None else None
+        except (OSError, ValueError):
+            return None
+        if record is None:
             return None
         request = AuthorizationRequest.from_record(record)
         if self.clock() - request.created_at > self.max_age:
@@ -245,7 +264,4 @@ class PendingAuthorizations(object):
         return request
 
     def remove(self, key):
-        try:
-            os.unlink(self._path(key))
-        except OSError:
-            pass
+        self._trusted().unlink(self._name(key))

@@ -21,6 +21,7 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
 
 REFRESH_TOKEN = 'refresh_token'
 METADATA_MAX_AGE = 24 * 3600
+ENTRY_NAMES = {}  # (CacheKeys, Profile) -> the name of the profile's entry
 
 
 class TokenClient(object):
@@ -51,8 +52,10 @@ class TokenClient(object):
             issuer = self.profile.get('issuer')
             if issuer:
                 from ansible_collections.tokenops.oauth2.plugins.module_utils.discovery import discover
-                key = 'discovery-' + self._hash({'issuer': issuer})
-                cached = self.cache.load_document(key, METADATA_MAX_AGE, self.clock()) if self.cache else None
+                key = cached = None
+                if self.cache:
+                    key = self.cache.keys.entry_name('discovery', {'issuer': issuer})
+                    cached = self.cache.load_document(key, METADATA_MAX_AGE, self.clock())
                 self._metadata = cached or discover(self.transport, self.profile)
                 if self.cache and not cached:
                     self.cache.store_document(key, self._metadata, self.clock())
@@ -174,13 +177,18 @@ class TokenClient(object):
                 return newer
         return token
 
-    @staticmethod
-    def _hash(identity):
-        from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import cache_key
-        return cache_key(identity)
-
     def cache_key(self):
-        return self._hash(self.profile.identity())
+        """The name of this profile's entry in the cache (which must be set)."""
+        keys = self.cache.keys
+        # A lookup builds a client per call but reuses its Profile (immutable once built) and the cache's CacheKeys
+        # (one per directory and process), so the keyed hashes and the name are worked out once per process. Both
+        # compare by identity, and the memo holds them: no other object can take their place in it.
+        memo_key = (keys, self.profile)
+        if memo_key not in ENTRY_NAMES:
+            if len(ENTRY_NAMES) >= 256:
+                ENTRY_NAMES.clear()
+            ENTRY_NAMES[memo_key] = keys.entry_name('token', self.profile.identity(keys.keyed_hash))
+        return ENTRY_NAMES[memo_key]
 
     def held_token(self):
         """The cached token, due or not (None without a cache or an entry)."""

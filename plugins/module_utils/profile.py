@@ -98,6 +98,12 @@ PROFILE_DEFAULTS = dict(
 
 SECRET_OPTIONS = tuple(sorted(k for k, v in PROFILE_OPTIONS.items() if v.get('no_log')))
 
+# What a cache entry is told apart by (Profile.identity): whom the token is for, and how it is asked for. The
+# secret ones (the subject's credential, and free-form options that may carry an account's API key) as keyed hashes.
+IDENTITY_OPTIONS = ('token_url', 'issuer', 'client_id', 'client_auth', 'grant_type', 'scope', 'audience', 'resource',
+                    'username')
+IDENTITY_SECRETS = ('refresh_token', 'code', 'password', 'extra_params', 'headers')
+
 # What a grant needs besides client_id (and client_secret unless client_auth is none).
 GRANT_REQUIRES = {
     'client_credentials': (),
@@ -133,17 +139,21 @@ class Profile(object):
                 values.append(str(value))
         return values
 
-    def identity(self):
-        """What tells one token from another. Secrets are left out on purpose: they key the encryption instead."""
-        return dict(
-            token_url=self.get('token_url') or self.get('issuer'),
-            client_id=self.get('client_id'),
-            grant_type=self.get('grant_type'),
-            scope=self.get('scope'),
-            audience=self.get('audience'),
-            resource=self.get('resource'),
-            username=self.get('username'),
-        )
+    def identity(self, keyed_hash):
+        """Everything that decides whom a token is for and what it grants: what tells one cache entry from another.
+
+        The profile's name is part of it, so two profiles never share an entry, however alike (one client, two
+        customer accounts): a token, and above all a held refresh token, serves only the profile it was issued to.
+        Secret options enter only as ``keyed_hash(value)`` (an HMAC under the cache's master key, see
+        cache.CacheKeys), so an identity tells them apart without holding them. The client's own secret is not
+        here: it keys the entry's encryption instead.
+        """
+        identity = dict((key, self.get(key)) for key in IDENTITY_OPTIONS)
+        identity['profile'] = self.name
+        for key in IDENTITY_SECRETS:
+            value = self.get(key)
+            identity[key] = keyed_hash(value) if value else None
+        return identity
 
 
 def _suggest(key, candidates):

@@ -112,7 +112,8 @@ notes:
     C(tokenops.oauth2.onboard) prompts for it with C(ansible.builtin.pause).
   - The waiting paste request (state and code verifier, no code and no token) is kept in a 0600 file in the
     controller token cache directory (the profile's O(cache_dir), C([tokenops_oauth2] cache_dir) or
-    C(TOKENOPS_OAUTH2_CACHE_DIR)) and removed when it is used.
+    C(TOKENOPS_OAUTH2_CACHE_DIR)) and removed when it is used. That directory must belong to the user running
+    the playbook and be writable by no one else.
   - Run it for one host (C(run_once=true)); each run is a separate authorization.
 seealso:
   - module: tokenops.oauth2.vault_vars

@@ -200,7 +200,7 @@ def test_lock_is_released_when_its_holder_is_killed(tmp_path, oidc_provider):
     cache_dir, profile = cache_dir_of(tmp_path), cc_profile(oidc_provider)
     profile_file = tmp_path / 'profile.json'
     profile_file.write_text(json.dumps(profile))
-    key = TokenClient(build_profile('p', profile)).cache_key()
+    key = TokenClient(build_profile('p', profile), cache=TokenCache(cache_dir)).cache_key()
     before = token_requests(oidc_provider)
     holder = subprocess.Popen([sys.executable, '-c', HOLDER, cache_dir, key], env=python_env(),
                               stdout=subprocess.PIPE, universal_newlines=True)
@@ -272,7 +272,7 @@ def test_served_from_cache_inside_the_window_renewed_after(tmp_path, oidc_provid
 @pytest.fixture(scope='module')
 def used_cache(tmp_path_factory, oidc_provider):
     """Two real runs (cold, then warm) over a client secret profile, a code profile holding a refresh token and
-    a public client (whose entries are keyed by the cache's local key file), into a cache directory that
+    a public client (whose entries are keyed by the cache's master key alone), into a cache directory that
     existed beforehand with mode 0755."""
     tmp_path = tmp_path_factory.mktemp('used-cache')
     cache_dir = cache_dir_of(tmp_path)
@@ -296,8 +296,8 @@ def test_cache_dir_0700_and_every_file_0600(used_cache):
     cache_dir = used_cache[0]
     assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700, 'the 0755 directory was tightened'
     names = os.listdir(cache_dir)
-    kinds = {'.local-key' if n == '.local-key' else os.path.splitext(n)[1] for n in names}
-    assert kinds >= {'.token', '.lock', '.local-key'}, names  # every kind of file is there to be checked
+    kinds = {'.master-key' if n == '.master-key' else os.path.splitext(n)[1] for n in names}
+    assert kinds >= {'.token', '.lock', '.master-key'}, names  # every kind of file is there to be checked
     assert not [n for n in names if n.startswith('.tmp-')], 'no temporary file left behind'
     modes = dict((n, stat.S_IMODE(os.lstat(os.path.join(cache_dir, n)).st_mode)) for n in names)
     assert set(modes.values()) == {0o600}, modes

@@ -6,6 +6,7 @@ PORT (argv or $PORT, default 0 = any free port). CONFIG_JSON (argv or $AUTHLIB_S
 access_token_ttl (s, default 3600). Prints ``READY <port>`` on stdout once listening.
 
 POST /oauth/token       password, refresh_token (rotating; reuse is invalid_grant), client_credentials
+                        (the public client ``public``, without a secret: password and refresh_token only)
 POST /oauth/introspect  RFC 7662 (a client may introspect its own tokens)
 POST /oauth/revoke      RFC 7009
 GET  /me                Bearer -> the token's user
@@ -49,9 +50,19 @@ CLIENTS = {
         "grant_types": GRANTS,
         "scope": "read write",
     },
+    # A native app (RFC 8252) using the password grant: no secret, so the token cache keys its entries by the
+    # user's password and the controller's master key.
+    "public": {
+        "client_id": "authlib-public",
+        "client_secret": None,
+        "client_auth": "none",
+        "grant_types": ["password", "refresh_token"],
+        "scope": "read write",
+    },
 }
 USERS = {"alice": {"id": 1, "username": "alice", "password": "alice-password"}}
 BOTH_SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
+ANY_METHOD = BOTH_SECRET_METHODS + ["none"]  # check_endpoint_auth_method still allows each client its own only
 
 
 class Client:
@@ -75,7 +86,7 @@ class Client:
         return False
 
     def check_client_secret(self, client_secret):
-        return client_secret == self.data["client_secret"]
+        return self.data["client_secret"] is not None and client_secret == self.data["client_secret"]
 
     def check_endpoint_auth_method(self, method, endpoint):
         # The whole point of this server: one client, one method, at every endpoint.
@@ -148,7 +159,7 @@ def find_token(value, hint=None):
 
 
 class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = BOTH_SECRET_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = ANY_METHOD
 
     def authenticate_user(self, username, password):
         user = next((u for u in USERS.values() if u["username"] == username), None)
@@ -162,7 +173,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = BOTH_SECRET_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = ANY_METHOD
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotate on every use
 
     def authenticate_refresh_token(self, refresh_token):

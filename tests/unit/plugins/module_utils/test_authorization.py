@@ -218,10 +218,10 @@ def test_an_unusable_directory_is_named_with_what_to_set(tmp_path, where):
     blocker = tmp_path / 'file'
     blocker.write_text('not a directory')
     directory = str(blocker / 'cache') if where == 'a_file' else str(tmp_path) + '/c\x00'
-    pending = PendingAuthorizations(directory)
+    pending = PendingAuthorizations(directory, profile_name='p')
     request = AuthorizationRequest(ENDPOINT, 'app', REDIRECT, scope='openid', created_at=1000.0)
     with pytest.raises(CacheError) as caught:
-        pending.save(pending.key(profile(), ENDPOINT), request, 'p')
+        pending.save(pending.key(profile(), ENDPOINT), request)
     assert 'cannot keep the waiting authorization request' in str(caught.value)
     assert caught.value.profile == 'p' and 'cache_dir' in caught.value.hint
 

@@ -111,7 +111,8 @@ def test_token_cache_files_and_directory_are_private_from_creation(tmp_path, uma
     assert_private_from_the_first_byte(spy)
     assert [e['path'] for e in of(spy, 'mkdir')] == [directory]
     names = sorted(os.path.basename(e['path']) for e in of(spy, 'replace'))
-    assert len(names) == 1 and names[0].endswith('.token'), 'the token file was renamed into place'
+    assert len(names) == 2 and names[0] == '.master-key' and names[1].endswith('.token'), \
+        'the master key and the token file were renamed into place'
     assert [e for e in of(spy, 'open') if e['path'].endswith('.lock')], 'the lock file was created'
     for name in os.listdir(directory):
         assert mode_of(os.path.join(directory, name)) == 0o600
@@ -121,14 +122,14 @@ def test_token_cache_files_and_directory_are_private_from_creation(tmp_path, uma
     assert mode_of(directory) == 0o700
 
 
-def test_local_key_of_a_client_without_secret_is_private_from_creation(tmp_path, umask_000, spy):
+def test_master_key_of_a_client_without_secret_is_private_from_creation(tmp_path, umask_000, spy):
     profile = build_profile('p', dict(token_url='https://idp.example/token', client_id='public', client_auth='none'))
     cache = TokenCache(str(tmp_path / 'cache'))
     TokenClient(profile, cache=cache, transport=FakeTransport(token_answer())).get_token()
     assert_private_from_the_first_byte(spy)
     renamed = sorted(os.path.basename(e['path']) for e in of(spy, 'replace'))
-    assert '.local-key' in renamed and any(name.endswith('.token') for name in renamed), renamed
-    assert mode_of(os.path.join(cache.directory, '.local-key')) == 0o600
+    assert '.master-key' in renamed and any(name.endswith('.token') for name in renamed), renamed
+    assert mode_of(os.path.join(cache.directory, '.master-key')) == 0o600
 
 
 def test_discovery_documents_are_written_private_too(tmp_path, umask_000, spy):

@@ -180,9 +180,9 @@ def test_cache_files_are_private_and_encrypted(cache):
     for name in os.listdir(cache.directory):
         path = os.path.join(cache.directory, name)
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        with open(path) as handle:
+        with open(path, 'rb') as handle:
             content = handle.read()
-        assert 'access-1' not in content and 'refresh-secret' not in content
+        assert b'access-1' not in content and b'refresh-secret' not in content
 
 
 def test_corrupt_cache_file_warns_once_and_is_replaced(cache):

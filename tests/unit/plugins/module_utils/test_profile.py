@@ -135,10 +135,11 @@ def test_unknown_preset_suggests():
 
 
 def test_identity_has_no_secrets():
-    profile = build_profile('p', dict(BASE, grant_type='password', username='u', password='pw'))
-    identity = repr(profile.identity())
-    assert 's3cret' not in identity and 'pw' not in identity
-    assert set(profile.secret_values()) == {'s3cret', 'pw'}
+    profile = build_profile('p', dict(BASE, grant_type='password', username='u', password='pw',
+                                      extra_params={'api_key': 'k3y'}, headers={'X-Api-Key': 'h3ader'}))
+    identity = repr(profile.identity(lambda value: 'hashed'))
+    assert not [s for s in ('s3cret', 'pw', 'k3y', 'h3ader') if s in identity]
+    assert set(profile.secret_values()) == {'s3cret', 'pw', 'k3y', 'h3ader'}
 
 
 # --- credentials inside a URL option (issue #12, finding 10) ---------------------------------------------------------
