@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import contextlib
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import CacheKeys
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 
 from .fakes import FakeTransport, json_response
@@ -23,6 +24,7 @@ class FencedCache(object):
         self.records = {}
         self.newer = newer
         self.writes = []
+        self.keys = CacheKeys(b'k' * 32)  # names entries, as every cache does
 
     def load(self, key, secret):
         return self.records.get(key)
