@@ -52,3 +52,13 @@ def authlib_server():
 def quirks_server():
     with _server("quirks") as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def no_crash_in_any_run():
+    """Every ansible run a test starts through ansible_env() (run_playbook, Popen, molecule) records its failed results;
+    none may be a crash or show the operator an exception type (failure_check.py)."""
+    from ansible_runner_helper import assert_no_crash, recorded_failures
+    before = recorded_failures()
+    yield
+    assert_no_crash(before)

@@ -31,7 +31,7 @@ import sys
 
 import pytest
 
-from ansible_runner_helper import PLAYBOOK_DIR, REPO_ROOT, ansible_env
+from ansible_runner_helper import PLAYBOOK_DIR, REPO_ROOT, ansible_env, assert_no_crash, recorded_failures
 
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 FSIZE_LIMIT = 1024 * 1024  # several times the largest AnsiballZ payload here (about 0.2 MB)
@@ -94,11 +94,12 @@ def run(playbook, args, fsize=None, wrapper=(), extra_env=None):
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
+    recorded_before = recorded_failures()
     proc = subprocess.run(command, env=ansible_env(extra_env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, cwd=REPO_ROOT, timeout=600, check=False,
                           preexec_fn=limit_file_size if fsize else None)
     out = proc.stdout
-    assert 'Traceback' not in out, out
+    assert_no_crash(recorded_before)
     assert proc.returncode not in (97, 98, 99), 'the fault could not be set up:\n' + out
     recap = RECAP.search(out)
     assert recap, out

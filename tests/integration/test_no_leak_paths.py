@@ -253,7 +253,6 @@ class Site:
         self.outputs[name] = out
         received = self.quirks_requests()[seen:]
         self.collect(results_file, received)
-        assert 'Traceback' not in out, out
         assert (proc.returncode != 0) == fails, out[-8000:]
         recap = dict((host, (int(changed), int(failed))) for host, changed, failed in RECAP.findall(out))
         return out, recap, received
@@ -676,7 +675,7 @@ def echo_run(tmp_path_factory):
         server.shutdown()
         server.server_close()
         thread.join(10)
-    assert proc.returncode == 0 and 'Traceback' not in proc.stdout, proc.stdout
+    assert proc.returncode == 0, proc.stdout
     return proc.stdout, server.received
 
 
