@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,6 +112,15 @@ def run_playbook(playbook, *args, extra_env=None, check=True):
     if check and proc.returncode != 0:
         raise AssertionError('%s exited %d:\n%s' % (' '.join(command), proc.returncode, proc.stdout))
     return proc
+
+
+RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
+
+
+def recap(output):
+    """The play recap of OUTPUT: {host: {'ok': n, 'changed': n, 'unreachable': n, 'failed': n}}."""
+    return dict((host, dict(zip(('ok', 'changed', 'unreachable', 'failed'), map(int, counts))))
+                for host, *counts in RECAP.findall(output))
 
 
 def local_inventory(path, **variables):

@@ -174,6 +174,7 @@ class Handler(BaseHTTPRequestHandler):
             STATE["requests"].append({
                 "method": self.command, "path": self.route_path, "query": self.query,
                 "headers": dict(self.headers.items()), "form": self.form, "body": self.raw_body,
+                "time": time.time(),  # when it arrived, for tests of how long a client waited between attempts
             })
             if self.command == "POST" and "test-token" not in self.route_path:  # a token endpoint
                 stats = STATE["stats"]
