@@ -46,8 +46,8 @@ def test_404_says_check_the_url(tmp_path, quirks_server):
     assert 'HTTP 404' in out and 'check the token URL' in out
 
 
-RETRY_AFTER = 2  # seconds; more than urllib3's first backoff (0.5 s + up to 0.5 s of jitter), so a wait this long
-# between the attempts is the server's Retry-After being honoured, not the backoff
+RETRY_AFTER = 2  # seconds; urllib3 does not back off before a first retry, so a wait this long between the two
+# attempts is the server's Retry-After being honoured
 
 
 @pytest.mark.parametrize('name, failures', [('flaky-503', 2), ('flaky-500', 1), ('rate-limited', 1),
