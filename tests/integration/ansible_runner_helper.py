@@ -79,6 +79,11 @@ def ansible_env(extra_env=None):
     return env
 
 
+def failure_record_env():
+    """What an environment built without ansible_env() (a scheduled command's own) needs to record failed results."""
+    return failure_check.ansible_env_additions(failure_record_dir())
+
+
 def recorded_failures():
     """How many failed results the runs of this process have recorded so far."""
     return len(failure_check.recorded(failure_record_dir()))
