@@ -28,47 +28,49 @@ def traceback(*sections):
 
 
 TASK_ERROR = ("ansible.errors.AnsibleTaskError: Task failed: x", [CORE + '/executor/task_executor.py'])
+ENGINE_ERROR = "ansible_collections.tokenops.oauth2.plugins.module_utils.errors.TokenRequestError: profile 'p': down"
+TEMPLATE_ERROR = 'ansible._internal._templating._errors.AnsibleTemplatePluginRuntimeError: The lookup plugin failed'
+MODULE_FILE = PAYLOAD + '/ansible_collections/tokenops/oauth2/plugins/modules/env_file.py'
+LOADER = PAYLOAD + '/ansible/module_utils/_internal/_ansiballz/_loader.py'
+OLD_LOOKUP = ("An unhandled exception occurred while running the lookup plugin 'tokenops.oauth2.token'. Error was a "
+              "<class 'ansible.errors.AnsibleError'>, original message: profile 'p': cannot connect")
+
+ESCAPED_KEY_ERROR = traceback(("KeyError: 'missing'", [CORE + '/executor/task_executor.py', OURS + '/action/token.py']),
+                              TASK_ERROR)
+ESCAPED_VALUE_ERROR = traceback(('ValueError: boom', [CORE + '/_jinja_plugins.py', OURS + '/lookup/token.py']),
+                                (TEMPLATE_ERROR, [CORE + '/_jinja_plugins.py']), TASK_ERROR)
+HANDLED_ENGINE_ERROR = traceback((ENGINE_ERROR, [OURS + '/module_utils/client.py']),
+                                 ("ansible.errors.AnsibleLookupError: profile 'p': down", [OURS + '/lookup/token.py']),
+                                 TASK_ERROR)
+HANDLED_OS_ERROR = traceback(('FileNotFoundError: [Errno 2] No such file', [OURS + '/module_utils/cache.py']),
+                             ("ansible.errors.AnsibleLookupError: profile 'p': cannot read x", [OURS + '/lookup/token.py']),
+                             TASK_ERROR)
+MODULE_HANDLED = TARGET.join([traceback(('OSError: [Errno 28] No space left on device', [MODULE_FILE])),
+                              traceback(TASK_ERROR)])
+MODULE_ESCAPED = TARGET.join([traceback(('TypeError: boom', [LOADER, MODULE_FILE])), traceback(TASK_ERROR)])
+
 CASES = [
-    ('action plugin raising KeyError', dict(msg="Task failed: 'missing'", exception=traceback(
-        ("KeyError: 'missing'", [CORE + '/executor/task_executor.py', OURS + '/action/token.py']), TASK_ERROR)),
+    ('action plugin raising KeyError', dict(msg="Task failed: 'missing'", exception=ESCAPED_KEY_ERROR),
      'crash (KeyError escaped)'),
-    ('lookup raising ValueError', dict(msg="Task failed: The lookup plugin 'tokenops.oauth2.token' failed: boom",
-                                       exception=traceback(
-        ('ValueError: boom', [CORE + '/_internal/_templating/_jinja_plugins.py', OURS + '/lookup/token.py']),
-        ("ansible._internal._templating._errors.AnsibleTemplatePluginRuntimeError: The lookup plugin failed: boom",
-         [CORE + '/_internal/_templating/_jinja_plugins.py']), TASK_ERROR)),
+    ('lookup raising ValueError', dict(msg='Task failed: The lookup plugin failed: boom', exception=ESCAPED_VALUE_ERROR),
      'crash (ValueError escaped)'),
-    ('lookup turning an engine error into its own', dict(msg="Task failed: profile 'p': cannot connect",
-                                                          exception=traceback(
-        ("ansible_collections.tokenops.oauth2.plugins.module_utils.errors.TokenRequestError: profile 'p': cannot connect",
-         [OURS + '/module_utils/client.py']),
-        ("ansible.errors.AnsibleLookupError: profile 'p': cannot connect", [OURS + '/lookup/token.py']), TASK_ERROR)),
+    ('lookup turning an engine error into its own', dict(msg="profile 'p': down", exception=HANDLED_ENGINE_ERROR), None),
+    ('engine raising its error from an OSError', dict(msg="profile 'p': cannot read x", exception=HANDLED_OS_ERROR),
      None),
-    ('engine catching an OSError and raising its error from it', dict(msg="profile 'p': cannot read x", exception=traceback(
-        ('FileNotFoundError: [Errno 2] No such file', [OURS + '/module_utils/cache.py']),
-        ("ansible.errors.AnsibleLookupError: profile 'p': cannot read x", [OURS + '/lookup/token.py']), TASK_ERROR)),
-     None),
-    ('module whose except clause calls fail_json', dict(msg='cannot write /x: [Errno 28] No space left on device',
-                                                       exception=TARGET.join([
-        traceback(('OSError: [Errno 28] No space left on device', [PAYLOAD + '/ansible_collections/tokenops/oauth2/'
-                                                                    'plugins/modules/env_file.py'])),
-        traceback(TASK_ERROR)])), None),
-    ('module letting an exception escape to AnsiballZ', dict(msg='Task failed: Module failed: boom', exception=TARGET.join([
-        traceback(('TypeError: boom', [PAYLOAD + '/ansible/module_utils/_internal/_ansiballz/_loader.py',
-                                       PAYLOAD + '/ansible_collections/tokenops/oauth2/plugins/modules/env_file.py'])),
-        traceback(TASK_ERROR)])), 'crash (TypeError escaped)'),
-    ('an older core: lookup raising AnsibleError', dict(
-        msg="An unhandled exception occurred while running the lookup plugin 'tokenops.oauth2.token'. Error was a "
-            "<class 'ansible.errors.AnsibleError'>, original message: profile 'p': cannot connect"),
+    ('module whose except clause calls fail_json',
+     dict(msg='cannot write /x: [Errno 28] No space left on device', exception=MODULE_HANDLED), None),
+    ('module letting an exception escape to AnsiballZ', dict(msg='Task failed: Module failed: boom',
+                                                             exception=MODULE_ESCAPED), 'crash (TypeError escaped)'),
+    ('an older core: lookup raising AnsibleError', dict(msg=OLD_LOOKUP),
      "crash ('An unhandled exception occurred' in msg)"),
     ('an older core: module traceback', dict(msg='MODULE FAILURE\nSee stdout/stderr for the exact error',
                                              module_stderr='Traceback (most recent call last):\n...'),
      "crash ('MODULE FAILURE' in msg)"),
     ('a clean failure of an action plugin', dict(msg="profile 'p': token request refused (HTTP 401): invalid_client"),
      None),
-    ('a clean failure naming an exception type', dict(
-        msg="profile 'p': cannot connect: HTTPConnectionPool(...): Max retries exceeded (Caused by "
-            "NewConnectionError(...))"), 'the message shows the exception type NewConnectionError'),
+    ('a clean failure naming an exception type', dict(msg="profile 'p': cannot connect: Max retries exceeded (Caused by "
+                                                          "NewConnectionError(...))"),
+     'the message shows the exception type NewConnectionError'),
 ]
 
 
