@@ -84,7 +84,10 @@ def run_playbook(playbook, inventory, cache_dir, *args):
         env.pop(name, None)
     env.update(ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_INVENTORY=inventory,
                ANSIBLE_LOCAL_TEMP=os.path.join(workdir(), 'ansible-local-tmp'), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_RETRY_FILES_ENABLED='False', TOKENOPS_OAUTH2_CACHE_DIR=cache_dir, PYTHONWARNINGS='ignore')
+               ANSIBLE_RETRY_FILES_ENABLED='False', TOKENOPS_OAUTH2_CACHE_DIR=cache_dir, PYTHONWARNINGS='ignore',
+               # A failure shows its exception (ansible-core 2.19+ shows none by default), so that a run that
+               # crashed says where.
+               ANSIBLE_DISPLAY_TRACEBACK='error')
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook] + list(args)
     started = time.monotonic()
     proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -101,7 +101,7 @@ _raw:
 import os
 import time
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleOptionsError
 from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
@@ -161,11 +161,11 @@ class LookupModule(LookupBase):
         known = [k for k in self.option_definitions if not k.startswith('_')]
         unknown = [k for k in kwargs if k not in known]
         if unknown:
-            raise AnsibleError('unknown option %s; the options are listed by ansible-doc -t lookup tokenops.oauth2.token'
-                               % describe_unknown(unknown, known))
+            raise AnsibleOptionsError('unknown option %s; the options are listed by ansible-doc -t lookup '
+                                      'tokenops.oauth2.token' % describe_unknown(unknown, known))
         for key in ('force_refresh', 'validate'):
             if kwargs.get(key) is not None:
                 try:
                     check_type_bool(kwargs[key])
                 except TypeError:
-                    raise AnsibleError("option '%s' must be a boolean (true or false)" % key)
+                    raise AnsibleOptionsError("option '%s' must be a boolean (true or false)" % key)

@@ -14,7 +14,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 from ansible.utils.vars import transform_to_native_types
 
@@ -146,7 +146,9 @@ def refresh_token_store(profile, variables):
 
 
 def as_ansible_error(exc):
-    """An engine error as the AnsibleError a lookup raises: the message only, no traceback."""
+    """An engine error as the error a lookup raises: the message only, no traceback. AnsibleLookupError, because
+    ansible-core before 2.19 reports any other error of a lookup as "An unhandled exception occurred ... Error was
+    a <class 'ansible.errors.AnsibleError'>", which shows the operator an exception type for an expected failure."""
     if isinstance(exc, OAuth2Error):
-        return AnsibleError(str(exc))
+        return AnsibleLookupError(str(exc))
     return exc

@@ -113,3 +113,13 @@ def redis_sentinel():
     from tests.servers.redis_launch import start_sentinel_group
     with _redis(start_sentinel_group, store_acl_rules()) as group:
         yield group
+
+
+@pytest.fixture(autouse=True)
+def no_crash_in_any_run():
+    """Every ansible run a test starts through ansible_env() (run_playbook, Popen, molecule) records its failed results;
+    none may be a crash or show the operator an exception type (failure_check.py)."""
+    from ansible_runner_helper import assert_no_crash, recorded_failures
+    before = recorded_failures()
+    yield
+    assert_no_crash(before)

@@ -10,14 +10,18 @@ the batches run side by side, each in a working directory of its own.
 
 Every case expects ``reject`` (the value is wrong: the task must fail with a non-empty message naming the option, or
 quoting the value, before any request) or ``either`` (the value is legitimate, such as unicode in a free-text option:
-success, or a clean failure). No case may crash. The token endpoint is ``http://127.0.0.1:9/token``, which refuses
-connections: a ``reject`` case that was not validated shows as a connection error and counts as "not validated".
+success, or a clean failure). No case may crash. "Before any request" is checked at a real server: every URL of a
+case points at a path of its own (``/GROUP-INDEX/...``) on a quirks server the matrix starts for itself, which records
+every request it receives (and answers 404); a ``reject`` case any request of which reached it was not validated.
+The option is looked for as a word (``code`` is not found inside ``authorization_code``, nor ``cache`` in
+``cache_dir``), outside the ``profile 'NAME'`` that begins every profile error (so that ``profile`` is not found
+there).
 
-A crash is told apart from a clean failure with ``ANSIBLE_DISPLAY_TRACEBACK=error``, which makes Ansible record the
-exception chain of every failure: an exception that went through the collection's Python code without being turned
-into an error by it counts as a traceback, and so do ``MODULE FAILURE``, "Module failed: <exception>" and a module's
-stderr holding a traceback. (At its default setting Ansible prints no traceback at all, so looking for "Traceback" in
-the output would prove nothing; with the setting on, the output holds one for every failure, handled or not.)
+A crash is told apart from a clean failure by tests/integration/failure_check.py, the rule every run of the suite is
+judged by (``ANSIBLE_DISPLAY_TRACEBACK=error`` makes Ansible record the exception chain of every failure: an exception
+that went through the collection's Python code without being turned into an error by it is a crash, and so are
+``MODULE FAILURE`` and the texts Ansible puts in place of a crashed plugin's message); a message that shows the
+operator an exception type name (``KeyError``, ``OSError``) is wrong too.
 
 Roles: the role's argument spec (meta/argument_specs.yml) is first checked for every case with
 ``ansible.builtin.validate_argument_spec`` in a loop, which is what the role's own implicit check runs. The role is
@@ -53,6 +57,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ansible_runner_helper import REPO_ROOT, ansible_env  # noqa: E402  pylint: disable=wrong-import-position
+import failure_check  # noqa: E402  pylint: disable=wrong-import-position
+
+from tests.servers.launch import start  # noqa: E402  pylint: disable=wrong-import-position
 
 UNI = u'tökén-✓-𝔘'
 LONG = 'x' * 10000
@@ -64,15 +71,12 @@ DICT = {'key-one': 'value-one'}
 R, E = 'reject', 'either'
 UNKNOWN = u'unknown_kéy'
 
+# Every URL of a case starts with this; run_all points it at the case's own path on the matrix's server.
 REFUSED = 'http://127.0.0.1:9'
 BASE = OrderedDict(token_url=REFUSED + '/token', client_id='client-0123', client_secret='secret-0123', retries=0,
                    timeout=2, deadline=3)
 
-# Markers of a failure that is not a validation error.
-CRASH_TEXT = ('Traceback (most recent call last)', 'MODULE FAILURE', 'unexpected exception', 'Unexpected failure',
-              'An unhandled exception')
 NETWORK_TEXT = ('cannot connect', 'Connection refused', 'no answer within timeout')
-COLLECTION_CODE = '/ansible_collections/tokenops/oauth2/'
 # A role's template that broke on a value its spec let through (not one of the role's own messages).
 TEMPLATE_FAILURES = ('Finalization of task args', 'Error rendering template', 'Error while resolving value')
 TASK_TIMEOUT = 20
@@ -305,7 +309,7 @@ def token_profile_cases(files):
         cases.append(case._replace(payload=dict(args=dict(profile=name), profile=(name, dict(case.payload)))))
     for kind, value in (('list', LIST), ('str', UNI), ('int', 42), ('null', None)):
         name = 'not-a-mapping-%s' % kind
-        cases.append(Case('token_profile', 'profile_data', kind, value, R, ('mapping', 'no token_url'),
+        cases.append(Case('token_profile', 'profile_data', kind, value, R, ('mapping', 'token_url'),
                           dict(args=dict(profile=name), profile=(name, value))))
     return cases
 
@@ -740,7 +744,10 @@ class Runs(object):
 
     def __init__(self, root):
         self.root = root
-        self.env = ansible_env({'TOKENOPS_OAUTH2_CACHE_DIR': str(root / 'cache'), 'ANSIBLE_DISPLAY_TRACEBACK': 'error'})
+        # The failed results are this test's to judge (each case's verdict), not the autouse fixture's.
+        (root / 'failures').mkdir()
+        self.env = ansible_env({'TOKENOPS_OAUTH2_CACHE_DIR': str(root / 'cache'),
+                                failure_check.RECORD_DIR_VARIABLE: str(root / 'failures')})
         self.running = []
         self.usage = []
         self.started = time.monotonic()
@@ -807,15 +814,49 @@ def by_index(results):
     return dict((item['item']['index'], item) for item in results)
 
 
-def run_all(root, files):
-    """Run every case; return the cases and their results by group, the time taken and each run's CPU time."""
+def case_path(group, index):
+    """The path on the matrix's server under which every URL of a case lies."""
+    return '/%s-%d' % (group, index)
+
+
+def pointed(value, base):
+    """VALUE with every URL that starts with REFUSED moved under BASE."""
+    if isinstance(value, str) and value.startswith(REFUSED):
+        return base + value[len(REFUSED):]
+    if isinstance(value, dict):
+        return OrderedDict((key, pointed(item, base)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(pointed(item, base) for item in value)
+    return value
+
+
+def own_profile(variables, name):
+    """Deliver's variables with the deliveries of the shared profile 'refused' given profile NAME instead."""
+    deliveries = variables.get('oauth2_deliveries')
+    if isinstance(deliveries, list):
+        variables = OrderedDict(variables, oauth2_deliveries=[
+            OrderedDict(entry, profile=name) if isinstance(entry, dict) and entry.get('profile') == 'refused' else entry
+            for entry in deliveries])
+    return variables
+
+
+def run_all(root, files, server):
+    """Run every case, its URLs on SERVER; return the cases and their results by group, the time taken and each
+    run's CPU time."""
     cases = OrderedDict((group, build(files)) for group, build in GROUPS.items() if group in SELECTED)
-    profiles = {'refused': dict(BASE)}
+    profiles = {'refused': pointed(dict(BASE), server.url + '/shared')}
     items = {}
     for group, group_cases in cases.items():
         items[group] = []
         for index, case in enumerate(group_cases):
-            payload = dict(case.payload) if group not in ROLES else dict(vars=role_variables(case, files))
+            base = server.url + case_path(group, index)
+            if group not in ROLES:
+                payload = pointed(dict(case.payload), base)
+            else:
+                payload = dict(vars=role_variables(case, files))
+                if group == 'deliver':  # a profile of its own, so that its requests are told apart
+                    payload['vars'] = own_profile(payload['vars'], 'case-%d' % index)
+                    profiles['case-%d' % index] = pointed(dict(BASE), base)
             if 'profile' in payload:
                 name, data = payload.pop('profile')
                 profiles[name] = data
@@ -826,6 +867,26 @@ def run_all(root, files):
         return _run_all(runs, cases, items, profiles)
     finally:
         runs.stop()
+
+
+# A case's own path, also behind an RFC 8414 well-known prefix (discovery of an issuer with a path).
+CASE_PATH = re.compile(r'^(?:/\.well-known/[^/]+)?/(\w+)-(\d+)(?:/|$)')
+
+
+def requests_by_case(server):
+    """{(group, index): number of requests} from the server's own record of every request it received."""
+    counts = {}
+    for request in server_requests(server):
+        match = CASE_PATH.match(request['path'])
+        if match:
+            key = (match.group(1), int(match.group(2)))
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def server_requests(server):
+    import requests
+    return requests.get(server.url + '/_requests', timeout=30).json()
 
 
 def _run_all(runs, cases, items, profiles):
@@ -868,7 +929,8 @@ def _run_all(runs, cases, items, profiles):
             mine.sort()
             number = runs.start('%s-%d' % (group, part), [role_block(group, i, items[group][i]['vars']) for i in mine],
                                 [('roles', '[%s]' % ', '.join('bad_input_role_%d' % i for i in mine))],
-                                dict(oauth2_profiles=dict(refused=profiles['refused'])))
+                                dict(oauth2_profiles=dict((name, data) for name, data in profiles.items()
+                                                          if name == 'refused' or name.startswith('case-'))))
             role_runs.append((group, mine, number))
 
     for batch, number in plugin_runs:
@@ -888,42 +950,9 @@ def _run_all(runs, cases, items, profiles):
 # ---------------------------------------------------------------------------------------------------------------------
 # Verdicts
 
-EXCEPTION_LINE = re.compile(r'^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Fail|Failure)\w*)(?::|$)')
-
-
-def chain(exception_text):
-    """The exception chain of a DISPLAY_TRACEBACK text: a list of (class name, frame lines), oldest first."""
-    sections = []
-    frames = []
-    for line in (exception_text or '').splitlines():
-        if line.startswith('  File '):
-            frames.append(line)
-            continue
-        match = EXCEPTION_LINE.match(line)
-        if match:
-            sections.append((match.group(1), frames))
-            frames = []
-    return sections
-
-
-def escaped_exception(exception_text):
-    """The exception that went through the collection's Python code and out of it unhandled, or None."""
-    sections = chain(exception_text)
-    for position, (name, frames) in enumerate(sections):
-        if name.startswith('ansible.') or 'tokenops' in name:
-            continue
-        if not any(COLLECTION_CODE in frame for frame in frames):
-            continue  # raised and handled inside ansible-core (its own validation)
-        after = sections[position + 1] if position + 1 < len(sections) else None
-        handled = after is not None and ('tokenops' in after[0] or (after[1] and COLLECTION_CODE in after[1][-1]))
-        if not handled:
-            return name
-    return None
-
-
 def template_error(exception_text):
     """For roles: a Python error inside a template or a module (a value the spec let through), or None."""
-    for name, frames in chain(exception_text):
+    for name, frames in failure_check.chain(exception_text):
         if name.startswith('ansible.') or 'tokenops' in name:
             continue
         if any('/ansible/config/' in frame or '/module_utils/common/' in frame for frame in frames):
@@ -932,45 +961,37 @@ def template_error(exception_text):
     return None
 
 
-def message(result):
-    msg = result.get('msg') or ''
-    if isinstance(msg, list):
-        msg = ' '.join(str(m) for m in msg)
-    return str(msg)
+# Every profile error begins "profile 'NAME': ", which names the profile, not the option at fault.
+PROFILE_NAMING = re.compile(r"profile '(?:[^'\\]|\\.)*'")
 
 
 def names_option(case, msg):
+    """Whether MSG names the option as a word (or quotes the value it refuses), outside the profile's naming."""
+    text = PROFILE_NAMING.sub(' ', msg)
     words = [w for word in case.mentions for w in (word, word.replace('_', ' '))]
+    for word in words:
+        if re.search(r'(?<!\w)%s(?!\w)' % re.escape(word), text, re.IGNORECASE):
+            return True
     if isinstance(case.value, str) and case.kind not in ('list', 'dict') and len(case.value.strip()) >= 4 \
             and not set(case.value) & set('\n\x00'):
-        words.append(case.value[:60])  # quoting the value it refuses is as good as naming the option
-    lowered = msg.lower()
-    return any(word.lower() in lowered for word in words)
+        return case.value[:60].lower() in text.lower()  # quoting the value it refuses is as good as naming the option
+    return False
 
 
-def crash(case, result, msg):
-    """What shows that the plugin crashed, or None."""
-    for key in ('msg', 'module_stderr', 'module_stdout'):
-        text = str(result.get(key) or '')
-        for marker in CRASH_TEXT:
-            if marker in text:
-                return '%s in %s' % (marker, key)
-    if case.group in MODULE_GROUPS:
-        # A module's fail_json inside an except clause records that exception too; only an escaped one says so.
-        return 'the module raised' if 'Module failed:' in msg else None
-    escaped = escaped_exception(result.get('exception'))
-    return '%s escaped' % escaped if escaped else None
+def crash(case, result):
+    """What shows that the plugin crashed, or that its message shows an exception type, or None."""
+    return failure_check.verdict(result)
 
 
-def verdict(case, item):
-    """'ok', or what is wrong with this case's result."""
+def verdict(case, item, requests):
+    """'ok', or what is wrong with this case's result (REQUESTS: how many of its requests reached the server)."""
     role = case.group in ROLES
     result = (item.get('result') or {}) if role else item
     failed = item.get('failed')
-    msg = message(result)
-    broken = crash(case, result, msg)
+    msg = failure_check.message(result)
+    broken = crash(case, result)
     if broken:
-        return 'crash (%s): %s' % (broken, short(msg))
+        return '%s: %s' % (broken, short(msg))
     if result.get('timedout') or 'TaskTimeoutError' in str(result.get('exception') or ''):
         return 'hung (stopped by the task timeout of %d s)' % TASK_TIMEOUT
     if role and failed:
@@ -983,6 +1004,8 @@ def verdict(case, item):
         return 'ok'
     if not failed:
         return 'not validated: the task succeeded'
+    if requests:
+        return 'not validated: %d request(s) reached the server: %s' % (requests, short(msg))
     if any(text in msg for text in NETWORK_TEXT):
         return 'not validated: reached the network: %s' % short(msg)
     if names_option(case, msg):
@@ -1001,10 +1024,14 @@ def short(text, limit=300):
 def matrix(tmp_path_factory):
     root = tmp_path_factory.mktemp('bad-input')
     files = make_files(root)
-    cases, results, elapsed, usage = run_all(root, files)
+    with start('quirks') as server:  # its own server: no other test's requests reach it
+        cases, results, elapsed, usage = run_all(root, files, server)
+        requests = requests_by_case(server)
+        unattributed = [r['path'][:100] for r in server_requests(server) if not CASE_PATH.match(r['path'])]
     verdicts = OrderedDict()
     for group, group_cases in cases.items():
-        verdicts[group] = [(case, verdict(case, item)) for case, item in zip(group_cases, results[group])]
+        verdicts[group] = [(case, verdict(case, item, requests.get((group, index), 0)))
+                           for index, (case, item) in enumerate(zip(group_cases, results[group]))]
     # Where the role was included, its own argument spec check must have said what the spec check in the loop said.
     disagreements = []
     for group in ROLES:
@@ -1015,7 +1042,8 @@ def matrix(tmp_path_factory):
                     disagreements.append('%s: the spec loop %s it, include_role %s' % (
                         case_id(case), 'refused' if item['spec_failed'] else 'accepted',
                         'refused it' if stopped_by_spec else 'ran past the check (%s)' % item.get('task')))
-    return dict(verdicts=verdicts, elapsed=elapsed, usage=usage, disagreements=disagreements,
+    return dict(verdicts=verdicts, elapsed=elapsed, usage=usage, disagreements=disagreements, requests=requests,
+                unattributed=unattributed, cases=cases,
                 included=sum(1 for group in ROLES for item in results[group] if item.get('via') == 'role'))
 
 
@@ -1027,6 +1055,17 @@ def test_inputs_tried(matrix):
     for name, finished, cpu in matrix['usage']:
         print('  ansible-playbook %s: done after %.0f s, %.0f s CPU' % (name, finished, cpu))
     assert total > 1000 or SELECTED != list(GROUPS)
+
+
+def test_requests_are_counted_at_the_server(matrix):
+    """The "no request" check can fail: cases whose value is acceptable reach the server, under their own path."""
+    acceptable = [case_id(case) for group, group_cases in matrix['cases'].items()
+                  for index, case in enumerate(group_cases)
+                  if case.expect == E and matrix['requests'].get((group, index))]
+    print('\n%d acceptable cases reached the server; requests outside any case path: %s' % (
+        len(acceptable), matrix['unattributed'] or 'none'))
+    if set(SELECTED) & {'token', 'token_profile', 'lookup', 'deliver'}:
+        assert acceptable, 'no case reached the server: the request count would prove nothing'
 
 
 def test_role_spec_loop_agrees_with_include_role(matrix):

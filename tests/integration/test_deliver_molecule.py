@@ -41,8 +41,12 @@ def test_molecule_converge_idempotence_verify(tmp_path, oidc_provider):
                           cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-8000:]
-    for step in ('syntax', 'converge', 'idempotence', 'verify'):
-        assert 'molecule/deliver' in proc.stdout and step in proc.stdout
+    # Each step of the sequence ran, in order, and molecule reported it successful (a step's name alone is in the
+    # scenario matrix line whether the step ran or not).
+    done = [proc.stdout.find('[deliver > %s] Executed: Successful' % step)
+            for step in ('syntax', 'converge', 'idempotence', 'verify')]
+    assert -1 not in done and done == sorted(done), proc.stdout[-8000:]
+    assert proc.stdout.count('PLAY [Converge]') == 2 and 'PLAY [Verify]' in proc.stdout, proc.stdout[-8000:]
     assert oidc_provider.stats()['token_requests'] - before == 1, 'the idempotence run used the cached token'
     token = [line.split('=', 1)[1] for line in (tmp_path / 'service.env').read_text().splitlines()
              if line.startswith('SERVICE_TOKEN=')][0]

@@ -1,5 +1,8 @@
 # -*- coding: utf-8 -*-
-"""No secret or token used by a playbook appears anywhere in its -vvvv output (issue 2's leak check)."""
+"""No secret or token used by a playbook appears anywhere in its -vvvv output (issue 2's leak check): raw, form-encoded,
+or as the HTTP Basic credentials of the clients that authenticate with Basic. A negative control runs the same
+playbook against a copy of the collection whose token results are not censored, and the same search must find the
+tokens there: the search can fail."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -7,9 +10,10 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
 
-from token_helper import cache_env, write_vars
-from ansible_runner_helper import run_playbook
+from token_helper import basic_credentials, cache_env, encoded, write_vars
+from ansible_runner_helper import REPO_ROOT, run_playbook
 
 from tests.servers.launch import obtain_authorization_code, pkce_pair
 
@@ -29,7 +33,8 @@ def secret_strings(value):
     return found
 
 
-def test_no_secret_or_token_in_vvvv_output(tmp_path, oidc_provider, oauth2_server):
+def leak_run(tmp_path, oidc_provider, oauth2_server, extra_env=None):
+    """Run leak_check.yml at -vvvv; return (output, {secret or token or encoded form: what it is}, tokens)."""
     basic, post, web = (oidc_provider.clients[n] for n in ('cc_basic', 'cc_post', 'web'))
     node_client, node_user = oauth2_server.clients['app'], oauth2_server.users['admin']
     verifier, challenge = pkce_pair()
@@ -57,7 +62,8 @@ def test_no_secret_or_token_in_vvvv_output(tmp_path, oidc_provider, oauth2_serve
     )
     results_file = os.path.join(str(tmp_path), 'leak-results.json')
     variables = write_vars(tmp_path, profiles, leak_results_file=results_file)
-    proc = run_playbook('leak_check.yml', '-vvvv', '-e', '@' + variables, extra_env=cache_env(tmp_path))
+    env = dict(cache_env(tmp_path), **(extra_env or {}))
+    proc = run_playbook('leak_check.yml', '-vvvv', '-e', '@' + variables, extra_env=env)
     with open(results_file) as handle:
         obtained = json.load(handle)
 
@@ -66,14 +72,62 @@ def test_no_secret_or_token_in_vvvv_output(tmp_path, oidc_provider, oauth2_serve
     secrets = {basic['client_secret'], post['client_secret'], web['client_secret'], node_client['client_secret'],
                node_user['password'], code, verifier, 'wrong-secret-9f8e7d6c5b4a', 'typo-secret-1a2b3c4d5e6f',
                'down-secret-0a9b8c7d6e5f'}
-    leaked = sorted(s for s in secrets | tokens if s in proc.stdout)
-    assert not leaked, 'leaked into -vvvv output: %s' % ', '.join(s[:6] + '...' for s in leaked)
+    # The clients that authenticate with HTTP Basic (cc_basic and its wrong secrets, web, the node server's app).
+    basic_pairs = [(p['client_id'], p['client_secret']) for name, p in profiles.items()
+                   if name not in ('cc_post',)]
+    assert profiles['cc_post']['client_auth'] == 'client_secret_post' and basic['client_auth'] == 'client_secret_basic'
+    needles = dict((s, 'a secret') for s in secrets)
+    needles.update((s, 'a form-encoded secret') for s in encoded(secrets) - secrets)
+    needles.update((s, 'HTTP Basic credentials') for pair in basic_pairs for s in basic_credentials(*pair))
+    needles.update((t, 'a token') for t in tokens)
     # The run did exercise what it claims: the failures happened and were reported.
     assert proc.stdout.count('invalid_client') >= 2
     assert "unknown key 'clientid'" in proc.stdout and 'cannot connect' in proc.stdout
+    return proc.stdout, needles, tokens
+
+
+def leaked(text, needles):
+    return sorted((what, s[:6] + '...') for s, what in needles.items() if s in text)
+
+
+def test_no_secret_or_token_in_vvvv_output(tmp_path, oidc_provider, oauth2_server):
+    out, needles, tokens = leak_run(tmp_path, oidc_provider, oauth2_server)
+    found = leaked(out, needles)
+    assert not found, 'leaked into -vvvv output: %s' % found
     # Cache files are named by hash and hold no secret in the clear.
     cache_dir = cache_env(tmp_path)['TOKENOPS_OAUTH2_CACHE_DIR']
     for name in os.listdir(cache_dir):
         with open(os.path.join(cache_dir, name), 'rb') as handle:
             content = handle.read().decode('latin-1')
-        assert not [s for s in secrets | tokens if s in name or s in content], name
+        assert not [s for s in needles if s in name or s in content], name
+
+
+CENSORING = "result['_ansible_no_log'] = True"
+
+
+def uncensored_collection(root):
+    """A copy of the collection whose token plugin does not censor its results; returns its collections path."""
+    tree = os.path.join(str(root), 'collections', 'ansible_collections', 'tokenops', 'oauth2')
+    os.makedirs(tree)
+    for name in ('galaxy.yml', 'meta', 'plugins', 'roles', 'playbooks'):
+        source = os.path.join(REPO_ROOT, name)
+        (shutil.copytree if os.path.isdir(source) else shutil.copy2)(source, os.path.join(tree, name))
+    action = os.path.join(tree, 'plugins', 'action', 'token.py')
+    with open(action) as handle:
+        text = handle.read()
+    assert text.count(CENSORING) == 2, 'the controller and host paths each censor the result'
+    with open(action, 'w') as handle:
+        handle.write(text.replace(CENSORING, 'pass  # negative control: not censored'))
+    return os.path.join(str(root), 'collections')
+
+
+def test_negative_control_without_censoring_the_search_finds_the_tokens(tmp_path, oidc_provider, oauth2_server):
+    """The same run against a collection that does not censor the token module's result: the search above must find
+    the tokens in the output, or it proves nothing."""
+    collections = uncensored_collection(tmp_path / 'uncensored')
+    out, needles, tokens = leak_run(tmp_path, oidc_provider, oauth2_server,
+                                    extra_env={'ANSIBLE_COLLECTIONS_PATH': collections})
+    assert os.path.join(collections, 'ansible_collections', 'tokenops', 'oauth2') in out, \
+        'the run did not use the uncensored copy'
+    found = leaked(out, dict((t, 'a token') for t in tokens))
+    assert found, 'without censoring, no token was found in the -vvvv output: the leak search cannot fail'

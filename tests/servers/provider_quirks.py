@@ -174,6 +174,7 @@ class Handler(BaseHTTPRequestHandler):
             STATE["requests"].append({
                 "method": self.command, "path": self.route_path, "query": self.query,
                 "headers": dict(self.headers.items()), "form": self.form, "body": self.raw_body,
+                "time": time.time(),  # when it arrived, for tests of how long a client waited between attempts
             })
             if self.command == "POST" and "test-token" not in self.route_path:  # a token endpoint
                 stats = STATE["stats"]
@@ -203,6 +204,14 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             return None, None
         return user, password
+
+    def refuse_a_second_method(self, status):
+        """The Basic-only providers (DepotFinity, breakout, LockitNetwork): their documents send the client's
+        credentials with HTTP Basic, and RFC 6749 2.3.1 lets a client use one authentication method per request.
+        A secret (or an assertion) in the body as well is refused, not ignored, so a client sending both is noticed."""
+        if self.basic_auth()[0] is not None and ("client_secret" in self.form or "client_assertion" in self.form):
+            raise json_error(status, "invalid_request",
+                             "The client used more than one authentication method (HTTP Basic and the request body)")
 
     def bearer(self):
         header = self.headers.get("Authorization", "")
@@ -301,6 +310,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- DepotFinity: Basic only, every error is 403 --------------------------------------------
     def depotfinity_token(self):
+        self.refuse_a_second_method(403)
         client_id, secret = self.basic_auth()
         if client_id is None:
             raise json_error(403, "invalid_client", "Client authentication with HTTP Basic is required")
@@ -319,6 +329,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- breakout (Spring Security OAuth2) ------------------------------------------------------
     def breakout_token(self):
+        self.refuse_a_second_method(400)
         client_id, secret = self.basic_auth()
         client = CLIENTS["breakout"]
         challenge = {"WWW-Authenticate": 'Basic realm="oauth2/client"'}
@@ -393,6 +404,7 @@ class Handler(BaseHTTPRequestHandler):
         return Reply(302, b"", content_type=None, headers={"Location": redirect_uri + sep + urlencode(params)})
 
     def lockit_token(self):
+        self.refuse_a_second_method(400)
         client_id, secret = self.basic_auth()
         client = CLIENTS["lockit"]
         if client_id != client["client_id"] or secret != client["client_secret"]:
