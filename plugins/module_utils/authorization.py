@@ -18,13 +18,13 @@ __metaclass__ = type
 import hashlib
 import json
 import os
-import tempfile
 import time
 
 from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import Pkce, new_state, same_secret
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import write_private_file
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile, scope_list
 
 # Parameters this file sets itself; an extra parameter may not replace them.
@@ -207,20 +207,12 @@ class PendingAuthorizations(object):
         try:
             if not os.path.isdir(self.directory):
                 os.makedirs(self.directory, 0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix='.authorize-', suffix='.tmp')  # 0600
+            write_private_file(self._path(key), json.dumps(request.to_record()).encode('utf-8'))
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the configured directory
             raise CacheError('cannot keep the waiting authorization request in %s: %s' % (
                 self.directory[:200], getattr(exc, 'strerror', None) or exc), profile=profile_name,
                 hint='set cache_dir (the profile option, [tokenops_oauth2] cache_dir or TOKENOPS_OAUTH2_CACHE_DIR) '
                      'to a writable directory')
-        try:
-            with os.fdopen(fd, 'w') as handle:
-                json.dump(request.to_record(), handle)
-            os.rename(tmp, self._path(key))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
     def load(self, key):
         """The pending request, or None when there is none or it is older than max_age (then it is removed)."""

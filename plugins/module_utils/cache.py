@@ -23,10 +23,10 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import traceback
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import write_private_file
 
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
@@ -45,22 +45,6 @@ LOCAL_KEY_FILE = '.local-key'
 def cache_key(identity):
     canonical = json.dumps(identity, sort_keys=True, separators=(',', ':'))
     return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
-
-
-def write_private_file(path, data):
-    """Write ``data`` to ``path`` atomically, readable by the owner only from the first byte."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')  # mkstemp creates the file 0600
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class TokenCache(object):
