@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Issue 7: the files of tokenops.oauth2.vault_vars (plugin_utils.vault_file) have their requested mode from their
-first byte, whatever the umask: recorded at creation, at every write and at the rename, under umask 000."""
+"""Issue 7: the files module_utils.private_file writes (every writer of the collection: cache, env files, vars files,
+waiting authorizations, backups) have their requested mode from their first byte, whatever the umask: recorded at
+creation, at every write and at the rename, under umask 000; and no mode or owner is ever changed by path."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,51 +11,60 @@ __metaclass__ = type
 
 import os
 import stat
-import tempfile
 
 import pytest
 
-from ansible_collections.tokenops.oauth2.plugins.plugin_utils import vault_file
-from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import backup, read, write_atomic
+from ansible_collections.tokenops.oauth2.plugins.module_utils import private_file
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import PrivateFile
 
 SECRET = b'tree_token: leak-first-byte-token-4e1b\n'
 
 
+def _where(path, dir_fd):
+    """The full path of PATH, relative to DIR_FD when given."""
+    if dir_fd is None:
+        return path
+    return os.path.join(os.readlink('/proc/self/fd/%d' % dir_fd), path)
+
+
 @pytest.fixture
 def spy(monkeypatch):
-    """Record each file created through mkstemp (its mode and size at creation), the mode of the file at each write,
-    each chmod, and the mode of each file renamed into place."""
+    """Record each file created (its mode and size at creation), the file's mode at each write, each fchmod, each
+    change by path (chmod, chown, lchown) and the mode and size of each file renamed into place."""
     events = []
-    real_mkstemp, real_write, real_rename = tempfile.mkstemp, os.write, os.rename
-    real_chmod, real_fchmod = os.chmod, os.fchmod
+    real_open, real_write, real_rename, real_fchmod = os.open, os.write, os.rename, os.fchmod
 
-    def mkstemp(*args, **kwargs):
-        fd, path = real_mkstemp(*args, **kwargs)
-        info = os.fstat(fd)
-        events.append(('create', path, stat.S_IMODE(info.st_mode), info.st_size))
-        return fd, path
+    def spy_open(path, flags, mode=0o777, *args, **kwargs):
+        fd = real_open(path, flags, mode, *args, **kwargs)
+        if flags & os.O_CREAT:
+            info = os.fstat(fd)
+            events.append(('create', _where(path, kwargs.get('dir_fd')), stat.S_IMODE(info.st_mode), info.st_size))
+        return fd
 
     def write(fd, data):
         events.append(('write', fd, stat.S_IMODE(os.fstat(fd).st_mode), len(data)))
         return real_write(fd, data)
 
     def rename(src, dst, *args, **kwargs):
-        events.append(('rename', dst, stat.S_IMODE(os.lstat(src).st_mode), os.lstat(src).st_size))
+        info = os.stat(src, dir_fd=kwargs.get('src_dir_fd'), follow_symlinks=False)
+        events.append(('rename', _where(dst, kwargs.get('dst_dir_fd')), stat.S_IMODE(info.st_mode), info.st_size))
         return real_rename(src, dst, *args, **kwargs)
-
-    def chmod(path, mode, *args, **kwargs):
-        events.append(('chmod', path, mode, None))
-        return real_chmod(path, mode, *args, **kwargs)
 
     def fchmod(fd, mode):
         events.append(('fchmod', fd, mode, None))
         return real_fchmod(fd, mode)
 
-    monkeypatch.setattr(tempfile, 'mkstemp', mkstemp)
-    monkeypatch.setattr(os, 'write', write)
-    monkeypatch.setattr(os, 'rename', rename)
-    monkeypatch.setattr(os, 'chmod', chmod)
-    monkeypatch.setattr(os, 'fchmod', fchmod)
+    def by_path(name):
+        def change(path, *args, **kwargs):
+            events.append((name, path, args, None))
+        return change
+
+    monkeypatch.setattr(private_file.os, 'open', spy_open)
+    monkeypatch.setattr(private_file.os, 'write', write)
+    monkeypatch.setattr(private_file.os, 'rename', rename)
+    monkeypatch.setattr(private_file.os, 'fchmod', fchmod)
+    for name in ('chmod', 'chown', 'lchown'):
+        monkeypatch.setattr(private_file.os, name, by_path(name))
     return events
 
 
@@ -62,10 +72,20 @@ def mode_of(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+def read(path):
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def write(path, data, mode):
+    with PrivateFile(path) as target:
+        target.write(data, mode=mode)
+
+
 @pytest.mark.parametrize('mode', [0o600, 0o640, 0o400, 0o644])
-def test_write_atomic_has_the_requested_mode_before_the_first_byte(tmp_path, umask_000, spy, mode):
+def test_a_write_has_the_requested_mode_before_the_first_byte(tmp_path, umask_000, spy, mode):
     path = str(tmp_path / 'tokens.yml')
-    write_atomic(path, SECRET, mode)
+    write(path, SECRET, mode)
     kinds = [event[0] for event in spy]
     assert kinds[:2] == ['create', 'fchmod'] and 'write' in kinds and kinds[-1] == 'rename', spy
     created = spy[0]
@@ -77,7 +97,7 @@ def test_write_atomic_has_the_requested_mode_before_the_first_byte(tmp_path, uma
     assert writes and all(event[2] == mode for event in writes), writes
     assert sum(event[3] for event in writes) == len(SECRET)
     assert spy[-1][1:] == (path, mode, len(SECRET))
-    assert not [event for event in spy if event[0] == 'chmod'], 'no mode change once the file holds the secret'
+    assert not [event for event in spy if event[0] in ('chmod', 'chown', 'lchown')], 'a change by path'
     assert mode_of(path) == mode and read(path) == SECRET
 
 
@@ -87,21 +107,17 @@ def test_replacing_a_wider_file_never_shows_the_new_secret_with_the_old_mode(tmp
         handle.write(b'old: value\n')
     os.chmod(path, 0o644)
     del spy[:]
-    write_atomic(path, SECRET, 0o600)
+    write(path, SECRET, 0o600)
     assert all(event[2] == 0o600 for event in spy if event[0] in ('write', 'rename')), spy
     assert mode_of(path) == 0o600
 
 
-def test_backup_copy_keeps_the_old_files_mode_from_the_first_byte(tmp_path, umask_000, spy, monkeypatch):
-    """Where hard links fail, the backup is a copy through the same private temporary file."""
+def test_a_backup_copy_has_the_old_files_mode_from_the_first_byte(tmp_path, umask_000, spy):
     path = str(tmp_path / 'tokens.yml')
-    write_atomic(path, SECRET, 0o640)
-
-    def no_link(src, dst, *args, **kwargs):
-        raise OSError(1, 'hard links not supported here')
-    monkeypatch.setattr(vault_file.os, 'link', no_link)
+    write(path, SECRET, 0o640)
     del spy[:]
-    kept = backup(path)
+    with PrivateFile(path) as target:
+        kept = target.backup()
     created = [event for event in spy if event[0] == 'create']
     writes = [event for event in spy if event[0] == 'write']
     assert len(created) == 1 and created[0][2:] == (0o600, 0), spy
