@@ -56,7 +56,7 @@ class DestinationError(OSError):
     """The destination cannot be written: its message names the path and why, and is the whole of str()."""
 
     def __str__(self):
-        return self.strerror
+        return '%s' % self.strerror
 
 
 class UnsafePathError(DestinationError):

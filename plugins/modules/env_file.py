@@ -35,12 +35,12 @@ description:
   - When the module creates the file and O(mode) is not set, the file gets mode V('0600') (the file holds
     secrets). An existing file keeps its permissions, owner, group and SELinux context unless O(mode), O(owner),
     O(group) or the SELinux options say otherwise.
-  - The arguments hold the values, so the task runs pipelined even when pipelining is off in the configuration:
-    the module and its arguments then reach the host through the connection and never sit in a file there, not
+  - The arguments hold the values, so the task runs pipelined even when pipelining is off in the configuration.
+    The module and its arguments then reach the host through the connection and never sit in a file there, not
     even after a killed run. Where it cannot (the C(su) become method, C(ANSIBLE_KEEP_REMOTE_FILES), async, a
     connection without pipelining), a warning says so. Pipelining with C(sudo) needs C(requiretty) off in sudoers
     (the default on current distributions).
-  - O(attributes) is refused: C(chattr) acts on a path once the file is in place, which whoever can write the
+  - O(attributes) is refused. C(chattr) acts on a path once the file is in place, which whoever can write the
     directory could redirect, and an immutable file could not be replaced by the next delivery.
   - Values are never returned, logged or shown in a diff; the diff names the keys that change.
 author: tokenops engineers (@tokenops)
@@ -80,7 +80,7 @@ options:
       - Write the file a symbolic link at O(path) points to (resolved when the task runs), replacing it atomically
         and keeping the link, as C(ansible.builtin.lineinfile) does.
       - With V(false), a symbolic link at O(path) is refused, and so is a symbolic link on the way to it that a user
-        other than root or the one running the module owns: whoever can write a directory can point a link in it
+        other than root or the one running the module owns. Whoever can write a directory can point a link in it
         at any file, C(/etc/shadow) included.
       - Set V(true) only where no other user can change the link.
     type: bool
@@ -158,7 +158,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.tokenops.oauth2.plugins.module_utils.env_file import EnvFileError, diff_summary, update
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
 from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import (
-    FOLLOW_HINT, DestinationError, PrivateFile, UnsafePathError, group_id, user_id)
+    FOLLOW_HINT, DestinationError, PrivateFile, group_id, user_id)
 
 NEW_FILE_MODE = 0o600  # the file holds secrets
 

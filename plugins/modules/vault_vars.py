@@ -92,7 +92,7 @@ options:
     description:
       - Write the file a symbolic link at O(path) points to (resolved when the task runs), replacing it atomically
         and keeping the link.
-      - With V(false), a symbolic link at O(path) is refused: whoever can write the directory (a shared inventory)
+      - With V(false), a symbolic link at O(path) is refused. Whoever can write the directory (a shared inventory)
         could point it at any file the playbook's user may write. Set V(true) only where no other user can change
         the link.
     type: bool

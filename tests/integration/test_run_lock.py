@@ -71,11 +71,11 @@ def test_runs_racing_to_take_over_a_dead_runs_lock_have_exactly_one_winner(tmp_p
             handle.write('%d\n' % dead.pid)
         start, done, results = context.Barrier(racers), context.Event(), context.Queue()
         processes = [context.Process(target=_take_over, args=(lock_path, start, done, results))
-                     for _ in range(racers)]
+                     for _racer in range(racers)]
         for process in processes:
             process.start()
         try:
-            outcomes = [results.get(timeout=60) for _ in processes]
+            outcomes = [results.get(timeout=60) for _process in processes]
         finally:
             done.set()
             for process in processes:
