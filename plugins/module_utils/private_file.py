@@ -77,24 +77,22 @@ def write_private_file(path, data, mode=0o600):
 
 def user_id(owner):
     """The uid of OWNER (a user name or a number); ValueError naming it when there is no such user."""
-    try:
-        return int(owner)
-    except ValueError:
-        try:
-            return pwd.getpwnam(owner).pw_uid
-        except KeyError:
-            raise ValueError('owner %s: there is no such user on this host' % owner)
+    return _id_of(owner, lambda name: pwd.getpwnam(name).pw_uid, 'owner', 'user')
 
 
 def group_id(group):
     """The gid of GROUP (a group name or a number); ValueError naming it when there is no such group."""
+    return _id_of(group, lambda name: grp.getgrnam(name).gr_gid, 'group', 'group')
+
+
+def _id_of(name, lookup, option, kind):
     try:
-        return int(group)
-    except ValueError:
+        return int(name)
+    except ValueError:  # a name, as chown takes it
         try:
-            return grp.getgrnam(group).gr_gid
+            return lookup(name)
         except KeyError:
-            raise ValueError('group %s: there is no such group on this host' % group)
+            raise ValueError('%s %s: there is no such %s on this host' % (option, name, kind))
 
 
 def open_directory(path):
