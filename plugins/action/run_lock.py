@@ -5,13 +5,20 @@
 
 Tasks run in short-lived worker processes, so no task can hold an flock for the whole run. The lock file records
 the pid of the ansible-playbook process itself (the workers' parent) instead: a later run sees it alive and waits
-or gives up; a lock whose run died is stale and taken over."""
+or gives up; a lock whose run died is stale and taken over.
+
+Reading the holder and writing our pid happen under a short flock on the lock file itself, so that two runs finding
+the same dead holder cannot both take over (the second reads the first's pid, alive). The file is released by
+removing it under that flock; whoever was waiting for the flock then finds that the file it holds is no longer the
+one at the path, and starts again."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
+import fcntl
 import os
 import time
 
@@ -19,6 +26,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import UnsafePathError, open_directory
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
@@ -37,12 +45,39 @@ def _alive(pid):
     return True
 
 
-def _holder(path):
+@contextlib.contextmanager
+def _locked(path):
+    """Yield (descriptor, holder pid or 0) of the lock file at PATH, created if missing, under an exclusive flock;
+    and the descriptor of its directory, for removing it. Never through a symlink at PATH."""
+    directory = open_directory(os.path.dirname(path) or '.')
+    name = os.path.basename(path)
     try:
-        with open(path) as handle:
-            return int(handle.read().strip() or 0)
-    except (IOError, ValueError):
-        return 0
+        while True:
+            try:
+                fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise UnsafePathError(path, 'is a symbolic link, which is not followed', symlink=True)
+                raise
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    current = os.stat(name, dir_fd=directory, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # released while we waited for the flock
+                held = os.fstat(fd)
+                if (current.st_dev, current.st_ino) != (held.st_dev, held.st_ino):
+                    continue  # released and taken again meanwhile: lock the file that is there now
+                try:
+                    holder = int(os.pread(fd, 64, 0).decode('ascii').strip() or 0)
+                except (ValueError, UnicodeError):
+                    holder = 0
+                yield fd, holder, directory
+                return
+            finally:
+                os.close(fd)  # releases the flock
+    finally:
+        os.close(directory)
 
 
 def _shown(path):
@@ -75,9 +110,14 @@ class ActionModule(ActionBase):
 
     def _lock(self, path, state, wait, run_pid):
         if state == 'absent':
-            if _holder(path) == run_pid:
-                os.unlink(path)
-                return dict(changed=True, path=path)
+            if not os.path.lexists(path):
+                return dict(changed=False, path=path)
+            with _locked(path) as (_fd, holder, directory):
+                if holder == run_pid:
+                    os.unlink(os.path.basename(path), dir_fd=directory)
+                    return dict(changed=True, path=path)
+                if not holder:
+                    os.unlink(os.path.basename(path), dir_fd=directory)  # the empty file this check created
             return dict(changed=False, path=path)
         deadline = time.monotonic() + wait
         while True:
@@ -96,20 +136,10 @@ class ActionModule(ActionBase):
         directory = os.path.dirname(path)
         if directory and not os.path.isdir(directory):
             os.makedirs(directory, 0o700)
-        while True:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                holder = _holder(path)
-                if holder and (holder == run_pid or _alive(holder)):
-                    return holder
-                # Stale: its run died without releasing it. Remove and race again (O_EXCL picks one winner). Only
-                # "already gone" (another run removed it first) is ignored: any other failure would loop forever.
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-                continue
-            with os.fdopen(fd, 'w') as handle:
-                handle.write('%d\n' % run_pid)
+        with _locked(path) as (fd, holder, _directory):
+            if holder and (holder == run_pid or _alive(holder)):
+                return holder
+            # Free, or stale (its run died without releasing it): ours now, in place, under the flock.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, ('%d\n' % run_pid).encode('ascii'), 0)
             return run_pid

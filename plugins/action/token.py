@@ -17,6 +17,7 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAut
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     configured_cache_dir, configured_store_options, controller_client, refresh_token_store, resolve_profile)
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.pipelining import pipelined
 
 TASK_OPTIONS = dict(
     profile=dict(type='str'),
@@ -75,8 +76,9 @@ class ActionModule(ActionBase):
     def _on_host(self, result, profile, task, task_vars):
         module_args = dict((k, v) for k, v in profile.options.items() if k in PROFILE_OPTIONS and v is not None)
         module_args.update(task, profile=profile.name)
-        module_result = self._execute_module(module_name='tokenops.oauth2.token', module_args=module_args,
-                                             task_vars=task_vars)
+        with pipelined(self, "the profile's secrets"):
+            module_result = self._execute_module(module_name='tokenops.oauth2.token', module_args=module_args,
+                                                 task_vars=task_vars)
         result.update(module_result)
         if not result.get('failed'):
             result['_ansible_no_log'] = True

@@ -3,16 +3,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write variables, vault-encrypted with the run's own vault secrets, into a YAML vars file on the controller.
 
-A thin shell over plugin_utils: vault_file holds the run's vault, what a write changes (decided on plaintexts) and
-the private atomic writes; vars_yaml reads the file and splices the changed entries in, every other line kept.
+A thin shell: plugin_utils.vault_file holds the run's vault and what a write changes (decided on plaintexts);
+vars_yaml reads the file and splices the changed entries in, every other line kept; module_utils.private_file
+reads and writes the file itself.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
-import stat
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
@@ -21,11 +22,12 @@ from ansible.parsing.vault import is_encrypted
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import (
+    FOLLOW_HINT, DestinationError, PrivateFile)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import (
     VarsFileError, load_mapping, render, utf8)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import (
-    RunVault, VaultVarsError, backup, diff, directory_lock, parse_mode, plan, read, remove_stale_temporaries, wanted,
-    write_atomic)
+    RunVault, VaultVarsError, diff, parse_mode, plan, wanted)
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
@@ -36,6 +38,7 @@ ARGUMENT_SPEC = dict(
     mode=dict(type='raw', default='0600'),
     backup=dict(type='bool', default=False),
     create=dict(type='bool', default=True),
+    follow=dict(type='bool', default=False),
 )
 
 
@@ -68,17 +71,26 @@ class ActionModule(ActionBase):
 
     def _run(self, params):
         shown_path = params['path']
-        # A relative path is relative to the playbook (or role) directory, like other controller-side files;
-        # a symlink is written through, not replaced.
-        path = os.path.realpath(os.path.join(self._loader.get_basedir(), shown_path))
+        # A relative path is relative to the playbook (or role) directory, like other controller-side files.
+        path = os.path.join(self._loader.get_basedir(), shown_path)
         mode = parse_mode(params['mode'])
-        encrypt_file = params['encrypt'] == 'file'
         wanted_values, removed = wanted(params['values'], params['state'])
         out = dict(changed=False, path=shown_path, keys_changed=[])
+        try:
+            with PrivateFile(path, follow=params['follow']) as target:
+                # One writer at a time per directory: the task may run for several hosts at once.
+                target.lock()
+                return self._update(target, params, mode, wanted_values, removed, out)
+        except DestinationError as e:
+            if params['state'] == 'absent' and e.errno == errno.ENOENT:
+                return out  # no directory, no file: nothing to remove
+            raise VaultVarsError('%s; %s' % (e, FOLLOW_HINT) if getattr(e, 'symlink', False) else '%s' % e)
 
-        if not os.path.isdir(os.path.dirname(path)):
-            raise VaultVarsError('The directory of %s does not exist.' % shown_path)
-        exists = os.path.exists(path)
+    def _update(self, target, params, mode, wanted_values, removed, out):
+        shown_path = params['path']
+        encrypt_file = params['encrypt'] == 'file'
+        raw = target.read()
+        exists = raw is not None
         if not exists and params['state'] == 'absent':
             return out
         if not exists and not params['create']:
@@ -86,34 +98,29 @@ class ActionModule(ActionBase):
         vault = RunVault(self._loader._vault.secrets, params['vault_id'], shown_path)
         out['vault_id'] = vault.vault_id
 
-        # One writer at a time per directory: the task may run for several hosts at once.
-        with directory_lock(os.path.dirname(path)):
-            raw = read(path) if exists else b''
-            was_vaulted = is_encrypted(raw)
-            if was_vaulted and not encrypt_file:
-                # Decrypting it to write !vault values would expose every other variable in it.
-                raise VaultVarsError('%s is vault-encrypted as a whole; use encrypt=file to update it.' % shown_path)
-            text = vault.decrypt(raw, shown_path) if was_vaulted else utf8(raw, shown_path)
-            data = load_mapping(text, shown_path)
-            changes, new_data, entries = plan(data, wanted_values, removed, vault, encrypt_file, shown_path)
+        raw = raw or b''
+        was_vaulted = is_encrypted(raw)
+        if was_vaulted and not encrypt_file:
+            # Decrypting it to write !vault values would expose every other variable in it.
+            raise VaultVarsError('%s is vault-encrypted as a whole; use encrypt=file to update it.' % shown_path)
+        text = vault.decrypt(raw, shown_path) if was_vaulted else utf8(raw, shown_path)
+        data = load_mapping(text, shown_path)
+        changes, new_data, entries = plan(data, wanted_values, removed, vault, encrypt_file, shown_path)
 
-            encrypting_file = encrypt_file and exists and not was_vaulted
-            content_changed = bool(changes) or not exists or encrypting_file
-            mode_changed = exists and stat.S_IMODE(os.stat(path).st_mode) != mode
-            out.update(changed=content_changed or mode_changed, keys_changed=list(changes))
-            if self._task.diff:
-                out['diff'] = diff(changes, shown_path, encrypting_file)
-            if self._task.check_mode or not out['changed']:
-                return out
+        encrypting_file = encrypt_file and exists and not was_vaulted
+        content_changed = bool(changes) or not exists or encrypting_file
+        out.update(changed=content_changed or target.attributes_differ(mode), keys_changed=list(changes))
+        if self._task.diff:
+            out['diff'] = diff(changes, shown_path, encrypting_file)
+        if self._task.check_mode or not out['changed']:
+            return out
 
-            if content_changed:
-                payload = to_bytes(render(text, new_data, entries, [n for n in changes if changes[n] == 'removed']))
-                if encrypt_file:
-                    payload = vault.encrypt(payload)
-                if exists and params['backup']:
-                    out['backup_file'] = backup(path)
-                remove_stale_temporaries(path)
-                write_atomic(path, payload, mode)
-            else:
-                os.chmod(path, mode)
+        payload = raw  # a new mode alone is a new file too: never a chmod by path
+        if content_changed:
+            payload = to_bytes(render(text, new_data, entries, [n for n in changes if changes[n] == 'removed']))
+            if encrypt_file:
+                payload = vault.encrypt(payload)
+            if exists and params['backup']:
+                out['backup_file'] = target.backup()
+        target.write(payload, mode)
         return out

@@ -18,7 +18,6 @@ __metaclass__ = type
 import hashlib
 import json
 import os
-import tempfile
 import time
 
 from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -26,6 +25,7 @@ from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlencode, ur
 from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import trusted_directory
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import Pkce, new_state, same_secret
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import write_private_file
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile, scope_list
 from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import rfc6749_error, server_text
 
@@ -234,18 +234,11 @@ class PendingAuthorizations(object):
     def save(self, key, request):
         directory = self._trusted()
         try:
-            fd, tmp = tempfile.mkstemp(dir=directory.path, prefix='.authorize-', suffix='.tmp')  # 0600
-        except OSError as exc:
+            write_private_file(self._path(key), json.dumps(request.to_record()).encode('utf-8'))
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the configured directory
             raise CacheError('cannot keep the waiting authorization request in %s: %s' % (
-                directory.path[:200], exc.strerror), profile=self.profile_name, hint=PENDING_HINT)
-        try:
-            with os.fdopen(fd, 'w') as handle:
-                json.dump(request.to_record(), handle)
-            os.rename(tmp, self._path(key))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+                directory.path[:200], getattr(exc, 'strerror', None) or exc), profile=self.profile_name,
+                hint=PENDING_HINT)
 
     def load(self, key):
         """The pending request, or None when there is none, it is not a file of ours, or it is older than max_age

@@ -32,10 +32,10 @@ import json
 import os
 import re
 import stat
-import tempfile
 import traceback
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import write_private_file
 
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
@@ -248,22 +248,6 @@ def trusted_directory(directory, profile_name=None):
             raise CacheError('cannot make the token cache directory %s private (0700): %s' % (path, exc.strerror),
                              profile=profile_name, hint=DIRECTORY_HINT)
     return known
-
-
-def write_private_file(path, data):
-    """Write ``data`` to ``path`` atomically, readable by the owner only from the first byte."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')  # mkstemp creates the file 0600
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class TokenCache(object):

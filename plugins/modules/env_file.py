@@ -26,10 +26,22 @@ description:
   - Values that no quoting can carry identically to every reader are refused with an error that names the key
     (never the value). They are values with a control character (newline, carriage return, NUL, ...), a single quote C('),
     a backslash C(\) or a dollar sign C($).
-  - The file is only written when its text changes, through a temporary file in the same directory that is
-    created with mode C(0600), synced to disk and renamed over the file.
+  - The file is only written when its text, owner, group or mode changes, through a temporary file in the same
+    directory that is created with mode C(0600), gets its owner, group and mode before its first byte, is synced to
+    disk and renamed over the file. Nothing is changed on the file by its path afterwards, so no one who can write
+    the directory (the consumer's own account, for example) can redirect the write.
+  - A symbolic link at O(path) is refused unless O(follow=true), and so is a symbolic link on the way to it that a
+    user other than root or the one running the module owns.
   - When the module creates the file and O(mode) is not set, the file gets mode V('0600') (the file holds
-    secrets). An existing file keeps its permissions, owner and group unless O(mode), O(owner) or O(group) is set.
+    secrets). An existing file keeps its permissions, owner, group and SELinux context unless O(mode), O(owner),
+    O(group) or the SELinux options say otherwise.
+  - The arguments hold the values, so the task runs pipelined even when pipelining is off in the configuration.
+    The module and its arguments then reach the host through the connection and never sit in a file there, not
+    even after a killed run. Where it cannot (the C(su) become method, C(ANSIBLE_KEEP_REMOTE_FILES), async, a
+    connection without pipelining), a warning says so. Pipelining with C(sudo) needs C(requiretty) off in sudoers
+    (the default on current distributions).
+  - O(attributes) is refused. C(chattr) acts on a path once the file is in place, which whoever can write the
+    directory could redirect, and an immutable file could not be replaced by the next delivery.
   - Values are never returned, logged or shown in a diff; the diff names the keys that change.
 author: tokenops engineers (@tokenops)
 options:
@@ -59,7 +71,18 @@ options:
     default: true
   backup:
     description:
-      - Keep a copy of the previous file, named with a timestamp, when the file changes.
+      - Keep a copy of the previous file, named with a timestamp, when its text changes. The copy has the owner,
+        group and mode of the previous file.
+    type: bool
+    default: false
+  follow:
+    description:
+      - Write the file a symbolic link at O(path) points to (resolved when the task runs), replacing it atomically
+        and keeping the link, as C(ansible.builtin.lineinfile) does.
+      - With V(false), a symbolic link at O(path) is refused, and so is a symbolic link on the way to it that a user
+        other than root or the one running the module owns. Whoever can write a directory can point a link in it
+        at any file, C(/etc/shadow) included.
+      - Set V(true) only where no other user can change the link.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -127,15 +150,17 @@ backup_file:
   sample: /etc/locker-sync/token.env.2342.2025-01-31@12:00:00~
 '''
 
-import contextlib
-import os
-import re
+import errno
 
 from ansible.module_utils.basic import AnsibleModule, _load_params
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.env_file import EnvFileError, diff_summary, update
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import (
+    FOLLOW_HINT, DestinationError, PrivateFile, group_id, user_id)
+
+NEW_FILE_MODE = 0o600  # the file holds secrets
 
 
 def _check_file_args(module):
@@ -148,10 +173,10 @@ def _check_file_args(module):
     for option in ('owner', 'group'):
         if '\0' in (module.params[option] or ''):  # the user lookup would raise ValueError 'embedded null byte'
             module.fail_json(msg='%s must not contain a NUL byte' % option)
-    mode = module.params['mode']
-    # ansible-core bounds an octal string, but hands any int to chmod as it is (-1 included).
-    if isinstance(mode, int) and not 0 <= mode <= 0o7777:
-        module.fail_json(msg='mode must be a permission from 0 to 07777, such as "0600"')
+    if module.params['attributes']:
+        module.fail_json(msg='attributes is not supported by tokenops.oauth2.env_file: chattr would act on the path '
+                             'once the file is in place, and an immutable file could not be replaced by the next '
+                             'delivery. Set them with ansible.builtin.file after this task if you must.')
 
 
 def _wanted(module):
@@ -173,65 +198,83 @@ def _wanted(module):
     return present, []
 
 
-def _write(module, path, text):
-    """Write TEXT over PATH atomically; the secret is never readable by anyone but the owner while it travels."""
-    directory = os.path.dirname(path) or '.'
-    # The temporary file is 0600 from its creation (O_EXCL: never an existing file, never a symlink's target);
-    # owner, group and a wider mode are applied only once the whole file is in place.
-    _remove_stale_tempfiles(directory, os.path.basename(path))
-    fd, tmp = _create_private_tempfile(directory, os.path.basename(path))
-    module.add_cleanup_file(tmp)
+class _NewFile(object):
+    st_mode = 0o100000 | NEW_FILE_MODE  # what a symbolic mode of a file about to be created applies to
+
+
+def _file_attributes(module, target):
+    """(mode, uid, gid) asked for by O(mode), O(owner), O(group); None where the file keeps (or gets) its own."""
+    mode = module.params['mode']
+    if mode is not None and not isinstance(mode, int):
+        try:
+            mode = int(mode, 8)
+        except ValueError:  # symbolic, as ansible.builtin.file takes it: applied to the current mode
+            try:
+                mode = module._symbolic_mode_to_octal(target.existing or _NewFile, mode)
+            except Exception as e:
+                module.fail_json(msg='mode must be in octal or symbolic form, such as "0600" or "u=rw,g=r"',
+                                 details=to_native(e))
+    # ansible-core bounds an octal string, but hands any int to chmod as it is (-1 included).
+    if mode is not None and not 0 <= mode <= 0o7777:
+        module.fail_json(msg='mode must be a permission from 0 to 07777, such as "0600"')
+    if mode is None and target.existing is None:
+        mode = NEW_FILE_MODE
     try:
-        view = memoryview(to_bytes(text, errors='surrogateescape'))
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    # atomic_move chmods a file it creates to 0666 & ~umask (0644 usually): with a 077 umask that is 0600, so the
-    # token is never world-readable, even between the rename and set_fs_attributes_if_different.
-    with _private_umask():
-        module.atomic_move(tmp, path, unsafe_writes=module.params['unsafe_writes'])
+        uid = user_id(module.params['owner']) if module.params['owner'] is not None else None
+        gid = group_id(module.params['group']) if module.params['group'] is not None else None
+    except ValueError as e:
+        module.fail_json(msg=to_native(e))
+    return mode, uid, gid
 
 
-@contextlib.contextmanager
-def _private_umask():
-    old_umask = os.umask(0o077)
+def _selinux_context(module, target):
+    """The SELinux context for the new file, as atomic_move gives it: the old file's (the policy's default for a new
+    one) with the SELinux options applied; None where SELinux is off."""
+    if not module.selinux_enabled():
+        return None
+    wanted = module.load_file_common_arguments(module.params, path=target.path)['secontext']
+    context = list(target.existing_selinux_context() or module.selinux_default_context(target.path))
+    context += [None] * (len(wanted) - len(context))
+    for index, part in enumerate(wanted):
+        if part is not None:
+            context[index] = part
+    return context
+
+
+def _deliver(module, target, result):
+    """Decide and, unless in check mode, write; RESULT is updated in place."""
+    path = module.params['path']
+    present, absent = _wanted(module)
     try:
-        yield
-    finally:
-        os.umask(old_umask)
+        old = target.read()
+    except DestinationError:
+        raise
+    except (IOError, OSError) as e:
+        module.fail_json(msg='cannot read %s: %s' % (path, to_native(e)), **result)
+    if old is None:
+        if module.params['state'] == 'absent':
+            return
+        if not module.params['create']:
+            module.fail_json(msg='%s does not exist and create=false' % path, **result)
+    try:
+        # surrogateescape: bytes that are not UTF-8 in lines we do not own are written back unchanged.
+        new_text, changes = update((old or b'').decode('utf-8', errors='surrogateescape'), present, absent)
+    except EnvFileError as e:
+        module.fail_json(msg='%s: %s' % (path, e), **result)
+    result['keys_changed'] = list(changes)
+    if module._diff:
+        result['diff'] = diff_summary(changes, path)
 
-
-def _remove_stale_tempfiles(directory, basename):
-    """Remove the temporary files of writers that died before their rename (a killed run): they may hold part of
-    a token. A temporary file names its writer's pid; one whose process is alive is left alone."""
-    pattern = re.compile(r'^\.%s\.(\d+)\.\d+\.tmp$' % re.escape(basename))
-    for name in os.listdir(directory):
-        match = pattern.match(name)
-        if not match or int(match.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(match.group(1)), 0)
-            continue  # the writer is alive (or someone else's process: PermissionError below)
-        except ProcessLookupError:
-            pass
-        except (PermissionError, OverflowError):
-            continue
-        try:
-            os.unlink(os.path.join(directory, name))
-        except FileNotFoundError:
-            pass  # another writer cleaned it up first
-
-
-def _create_private_tempfile(directory, basename):
-    for attempt in range(100):
-        tmp = os.path.join(directory, '.%s.%d.%d.tmp' % (basename, os.getpid(), attempt))
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
-        except FileExistsError:
-            continue
-    raise OSError('cannot create a temporary file in %s' % directory)
+    mode, uid, gid = _file_attributes(module, target)
+    content_changed = bool(changes) or old is None
+    result['changed'] = content_changed or target.attributes_differ(mode, uid, gid)
+    if module.check_mode or not result['changed']:
+        return
+    if old is not None and content_changed and module.params['backup']:
+        result['backup_file'] = target.backup()
+    # A change of owner, group or mode alone is a new file too: never a chmod or chown by path.
+    target.write(to_bytes(new_text, errors='surrogateescape'), mode, uid, gid,
+                 selinux_context=_selinux_context(module, target), unsafe_writes=module.params['unsafe_writes'])
 
 
 def main():
@@ -242,6 +285,7 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             create=dict(type='bool', default=True),
             backup=dict(type='bool', default=False),
+            follow=dict(type='bool', default=False),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
@@ -253,65 +297,15 @@ def main():
     _check_file_args(module)
     path = module.params['path']
     result = dict(changed=False, path=path, keys_changed=[])
-    present, absent = _wanted(module)
-
-    # Write through a symlink to its target, as lineinfile does, rather than replace the link with a file.
-    real_path = os.path.realpath(path)
-    if os.path.isdir(real_path):
-        module.fail_json(msg='%s is a directory, not an environment file' % path, **result)
-    exists = os.path.exists(real_path)
-    if not exists:
-        if module.params['state'] == 'absent':
-            module.exit_json(**result)
-        if not module.params['create']:
-            module.fail_json(msg='%s does not exist and create=false' % path, **result)
-        if not os.path.isdir(os.path.dirname(real_path)):
-            module.fail_json(msg='the directory of %s does not exist' % path, **result)
-
-    old_text = ''
-    if exists:
-        try:
-            with open(real_path, 'rb') as f:
-                # surrogateescape: bytes that are not UTF-8 in lines we do not own are written back unchanged.
-                old_text = f.read().decode('utf-8', errors='surrogateescape')
-        except (IOError, OSError) as e:
-            module.fail_json(msg='cannot read %s: %s' % (path, to_native(e)), **result)
     try:
-        new_text, changes = update(old_text, present, absent)
-    except EnvFileError as e:
-        module.fail_json(msg='%s: %s' % (path, e), **result)
-
-    content_changed = bool(changes) or not exists
-    result['keys_changed'] = list(changes)
-    if module._diff:
-        result['diff'] = diff_summary(changes, path)
-
-    file_args = module.load_file_common_arguments(module.params, path=real_path)
-    if not exists and file_args['mode'] is None:
-        file_args['mode'] = 0o600
-
-    if module.check_mode:
-        if exists:
-            content_changed = module.set_fs_attributes_if_different(file_args, content_changed)
-        result['changed'] = content_changed
-        module.exit_json(**result)
-
-    if content_changed:
-        if exists:
-            # Apply the wanted mode and owner to the old file first: atomic_move copies them onto the new file,
-            # so the new secret never sits in a file with the old, possibly wider, permissions. (Not chattr
-            # attributes: an immutable old file could not be replaced.)
-            module.set_fs_attributes_if_different(dict(file_args, attributes=None), False)
-            if module.params['backup']:
-                # backup_local copies through a new file created with the umask's mode; 077 keeps the old token
-                # private until copystat gives the backup the original file's mode.
-                with _private_umask():
-                    result['backup_file'] = module.backup_local(real_path)
-        try:
-            _write(module, real_path, new_text)
-        except (IOError, OSError) as e:
-            module.fail_json(msg='cannot write %s: %s' % (path, to_native(e)), **result)
-    result['changed'] = module.set_fs_attributes_if_different(file_args, content_changed)
+        with PrivateFile(path, follow=module.params['follow']) as target:
+            _deliver(module, target, result)
+    except DestinationError as e:
+        if module.params['state'] == 'absent' and e.errno == errno.ENOENT:
+            module.exit_json(**result)  # no directory, no file: nothing to remove
+        module.fail_json(msg='%s; %s' % (e, FOLLOW_HINT) if getattr(e, 'symlink', False) else str(e), **result)
+    except (IOError, OSError) as e:
+        module.fail_json(msg='cannot write %s: %s' % (path, to_native(e)), **result)
     module.exit_json(**result)
 
 

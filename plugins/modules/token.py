@@ -55,6 +55,10 @@ options:
     description:
       - Where the token request is sent from. V(controller) uses the controller cache; V(host) runs the request
         on the managed host, for token endpoints only it can reach.
+      - With V(host) the module's arguments hold the profile's secrets, so it runs pipelined even when pipelining
+        is off in the configuration. They never sit in a module file on the host, not even after a killed run.
+        Where the connection or become method cannot pipeline (C(su), C(ANSIBLE_KEEP_REMOTE_FILES)), a warning
+        says so.
     type: str
     default: controller
     choices: [controller, host]

@@ -26,8 +26,10 @@ description:
   - Variables it does not manage are kept with their values, tags and order, and with their comments when the file
     is a plain block mapping (always true of files this plugin wrote). Only when the edit cannot be made in place
     (flow style, duplicate keys) is the file re-rendered from its data, which loses comments.
-  - The file is written through a temporary file in the same directory that has the final O(mode) before its first
-    byte, then renamed over the file. Any error leaves the file untouched.
+  - The file is written through a temporary file in the same directory that has the final O(mode) (and the owner
+    and group of the file it replaces) before its first byte, then renamed over the file; a change of O(mode) alone
+    is written the same way. Any error leaves the file untouched. A temporary file left by a killed run is removed
+    by the next write.
   - Values are never returned, logged or shown in a diff; the diff names the variables that change.
   - The file is on the controller, so one write per play is enough; use C(run_once=true). Tasks that do run for
     several hosts at once are serialized with a lock on the directory.
@@ -36,7 +38,8 @@ options:
   path:
     description:
       - The YAML vars file on the controller. A relative path is relative to the playbook (or role) directory.
-      - Its directory must exist. A symlink is written through.
+      - Its directory must exist. A symbolic link is refused unless O(follow=true), and so is a symbolic link on the
+        way to it that a user other than root or the one running the playbook owns.
     type: path
     required: true
   values:
@@ -76,8 +79,8 @@ options:
     default: '0600'
   backup:
     description:
-      - Keep the previous file, named with a timestamp and a trailing C(~) (which Ansible's C(group_vars) and
-        C(host_vars) loading skips), when the contents change.
+      - Keep a copy of the previous file (same owner, group and mode), named with a timestamp and a trailing C(~)
+        (which Ansible's C(group_vars) and C(host_vars) loading skips), when the contents change.
     type: bool
     default: false
   create:
@@ -85,6 +88,15 @@ options:
       - Create the file when it does not exist. With V(false), a missing file is an error.
     type: bool
     default: true
+  follow:
+    description:
+      - Write the file a symbolic link at O(path) points to (resolved when the task runs), replacing it atomically
+        and keeping the link.
+      - With V(false), a symbolic link at O(path) is refused. Whoever can write the directory (a shared inventory)
+        could point it at any file the playbook's user may write. Set V(true) only where no other user can change
+        the link.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - action_common_attributes.files  # short name: the FQCN resolves to the ansible.builtin.files fragment (a core quirk)

@@ -2,26 +2,16 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Vault-encrypted variables in a vars file on the controller, for tokenops.oauth2.vault_vars: the run's vault
-secrets, what a write changes, and the private, atomic file writes.
+secrets and what a write changes.
 
 The shape follows community.sops: decide ``changed`` by decrypting what is on disk and comparing plaintexts (vault
-ciphertext is salted, so re-encrypting an unchanged value would always look like a change), then write through a
-temporary file that has its final mode before its first byte, and rename it into place. The YAML text itself is
-vars_yaml's concern.
+ciphertext is salted, so re-encrypting an unchanged value would always look like a change), then write through
+module_utils.private_file, like every other file the collection writes. The YAML text itself is vars_yaml's concern.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import contextlib
-import errno
-import fcntl
-import os
-import re
-import stat
-import tempfile
-import time
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -155,7 +145,7 @@ def diff(changes, path, encrypting_file):
     return dict(before=before, after=after, before_header=path, after_header=path)
 
 
-# --- files -------------------------------------------------------------------------------------------------------
+# --- the file's mode ---------------------------------------------------------------------------------------------
 
 def parse_mode(mode):
     # An int is a mode written as a YAML octal number (0600); chmod takes any int, -1 included, so bound it.
@@ -164,78 +154,3 @@ def parse_mode(mode):
     if isinstance(mode, str) and 3 <= len(mode) <= 4 and all(c in '01234567' for c in mode):
         return int(mode, 8)
     raise VaultVarsError("mode must be an octal string such as '0600' (symbolic modes are not supported)")
-
-
-def read(path):
-    with open(path, 'rb') as f:
-        return f.read()
-
-
-@contextlib.contextmanager
-def directory_lock(directory):
-    """One writer at a time in DIRECTORY (an exclusive flock on the directory itself)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def backup(path):
-    backup_path = '%s.%d.%s~' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S'))
-    # A hard link keeps the old file itself (same bytes, mode, owner): no copy, no moment with other permissions.
-    # The trailing ~ makes Ansible's group_vars/host_vars loading skip it.
-    try:
-        os.link(path, backup_path)
-    except OSError:  # a filesystem without hard links: copy through the same private temporary file
-        write_atomic(backup_path, read(path), stat.S_IMODE(os.stat(path).st_mode))
-    return backup_path
-
-
-def remove_stale_temporaries(path):
-    """Remove the temporary files that writers killed before their rename left beside PATH (they may hold part of
-    the new file). Call it under directory_lock: every writer holds that lock, so what is found then is stale."""
-    directory, name = os.path.split(path)
-    pattern = re.compile(r'^\.%s\.[a-z0-9_]{8}\.tmp$' % re.escape(name))  # write_atomic's mkstemp names
-    for entry in os.listdir(directory or '.'):
-        if pattern.match(entry):
-            try:
-                os.unlink(os.path.join(directory, entry))
-            except FileNotFoundError:
-                pass
-
-
-def write_atomic(path, payload, mode):
-    directory, name = os.path.split(path)
-    # mkstemp creates the file 0600 (O_EXCL, in the same directory, hidden: vars loading skips dot files); fchmod
-    # sets the requested mode before the first byte is written.
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % name, suffix='.tmp')
-    try:
-        try:
-            os.fchmod(fd, mode)
-            if os.path.exists(path):  # keep the owner and group of the file we replace, where allowed
-                st = os.stat(path)
-                try:
-                    os.fchown(fd, st.st_uid, st.st_gid)
-                except OSError as e:
-                    if e.errno != errno.EPERM:
-                        raise
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)  # make the rename itself durable
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -289,7 +289,7 @@ def test_state_absent_removes_the_keys_and_restarts_their_consumers(site):
     (dict(vars={'1TOKEN': 'access_token'}), "'1TOKEN' is not a valid variable name"),
     (dict(vars={'TOKEN\n': 'access_token'}), "is not a valid variable name"),
     (dict(to='vault_vars', restart=['a.service']), 'owner, group and restart apply to env_file deliveries only'),
-    (dict(restrat=['a.service']), 'oauth2_deliveries.restrat. Supported parameters include: group, mode, notify'),
+    (dict(restrat=['a.service']), 'oauth2_deliveries.restrat. Supported parameters include: follow, group, mode, notify'),
 ], ids=['unknown-destination', 'missing-path', 'bad-field', 'bad-name', 'name-ending-in-newline', 'restart-on-vault-vars', 'unknown-key'])
 def test_invalid_deliveries_are_reported_before_any_request(site, delivery, message):
     bad = dict(profile='api', to='env_file', path='/tmp/x.env', vars=dict(TOKEN='access_token'))

@@ -12,10 +12,7 @@ still there once the run is frozen); a point that misses is tried again, ATTEMPT
 succeeds, which also shows that the run lock of the killed run (tokenops.oauth2.run_lock records the ansible-playbook
 pid) is taken over and that the token cache is still usable.
 
-Killing the process group is not enough: ansible-core's workers call setsid() (executor/process/worker.py), so they
-and their modules would outlive the group and finish their writes after the check. Every process of a run carries
-a marker in its environment instead; the run is frozen (SIGSTOP, until no process of it is left running, so none can
-fork or write any more) and then killed (SIGKILL), which is a SIGKILL of the whole run at one moment.
+Each kill is a SIGKILL of the whole run at one moment (kill_helper.py says how).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,9 +31,9 @@ import pytest
 import yaml
 
 from ansible_runner_helper import REPO_ROOT, ansible_env, assert_no_crash
+from kill_helper import MARKER, kill_run, processes_of, signal_quietly
 
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
-MARKER = 'TOKENOPS_FAULTS_KILL_RUN'  # in the environment of every process of a run
 HOSTS = ('h1', 'h2', 'h3')
 VAULT_PASSWORD = 'faults-kill-vault-pw-2718'
 # Lines that are not the module's own; a rewrite keeps them all. A few hundred kB make each rewrite (write, fsync,
@@ -134,53 +131,6 @@ class Site:
         assert ' failed=0 ' in out, out[-8000:]
         assert_no_crash()
         return time.monotonic() - started
-
-
-def processes_of(tag):
-    """{pid: state} of the processes, zombies excepted, whose environment holds MARKER=TAG."""
-    needle = ('\0%s=%s\0' % (MARKER, tag)).encode()
-    found = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/environ' % entry, 'rb') as handle:
-                if needle not in b'\0' + handle.read():
-                    continue
-            with open('/proc/%s/stat' % entry) as handle:
-                state = handle.read().rsplit(')', 1)[1].split()[0]
-        except (IOError, OSError):
-            continue  # gone meanwhile
-        if state not in ('Z', 'X'):
-            found[int(entry)] = state
-    return found
-
-
-def signal_quietly(pid, number):
-    try:
-        os.kill(pid, number)
-    except ProcessLookupError:
-        pass
-
-
-def kill_run(proc, tag):
-    """Freeze every process of the run (SIGSTOP until none is left running), SIGKILL them all, and wait until they
-    are gone."""
-    stopped = set()
-    while True:
-        pids = set(processes_of(tag)) - stopped
-        if not pids:
-            break
-        for pid in pids:
-            signal_quietly(pid, signal.SIGSTOP)
-        stopped |= pids
-    for pid in stopped:
-        signal_quietly(pid, signal.SIGKILL)
-    proc.wait(timeout=60)
-    deadline = time.monotonic() + 60
-    while processes_of(tag):
-        assert time.monotonic() < deadline, 'processes of the killed run are still alive: %s' % processes_of(tag)
-        time.sleep(0.05)
 
 
 def vault_values(text):

@@ -66,3 +66,18 @@ def test_takes_and_releases_the_lock(tmp_path):
     assert result['changed'] is True and result['pid'] == os.getppid()
     assert path.read_text() == '%d\n' % os.getppid()
     assert run(path=str(path), state='absent')['changed'] is True and not path.exists()
+
+
+def test_a_symlink_at_the_lock_path_is_refused_and_its_target_left_alone(tmp_path):
+    victim = tmp_path / 'victim.conf'
+    victim.write_text('not a lock\n')
+    link = tmp_path / 'rotate.lock'
+    link.symlink_to(victim)
+    result = run(path=str(link))
+    assert result['failed'] is True and 'is a symbolic link, which is not followed' in result['msg']
+    assert victim.read_text() == 'not a lock\n' and link.is_symlink()
+
+
+def test_releasing_a_lock_that_is_not_there_changes_nothing(tmp_path):
+    assert run(path=str(tmp_path / 'missing' / 'a.lock'), state='absent') == dict(changed=False, path=str(
+        tmp_path / 'missing' / 'a.lock'))

@@ -56,8 +56,11 @@ def spy(monkeypatch):
 
     def renamer(real, kind):
         def rename(src, dst, *args, **kwargs):
-            info = os.lstat(src)
-            events.append(dict(kind=kind, path=dst, mode=stat.S_IMODE(info.st_mode), size=info.st_size))
+            info = os.stat(src, dir_fd=kwargs.get('src_dir_fd'), follow_symlinks=False)
+            shown = dst
+            if kwargs.get('dst_dir_fd') is not None:  # private_file renames relative to the directory's descriptor
+                shown = os.path.join(os.readlink('/proc/self/fd/%d' % kwargs['dst_dir_fd']), dst)
+            events.append(dict(kind=kind, path=shown, mode=stat.S_IMODE(info.st_mode), size=info.st_size))
             return real(src, dst, *args, **kwargs)
         return rename
 
@@ -110,7 +113,7 @@ def test_token_cache_files_and_directory_are_private_from_creation(tmp_path, uma
     TokenClient(profile, cache=TokenCache(directory), transport=FakeTransport(token_answer())).get_token()
     assert_private_from_the_first_byte(spy)
     assert [e['path'] for e in of(spy, 'mkdir')] == [directory]
-    names = sorted(os.path.basename(e['path']) for e in of(spy, 'replace'))
+    names = sorted(os.path.basename(e['path']) for e in of(spy, 'replace', 'rename'))
     assert len(names) == 2 and names[0] == '.master-key' and names[1].endswith('.token'), \
         'the master key and the token file were renamed into place'
     assert [e for e in of(spy, 'open') if e['path'].endswith('.lock')], 'the lock file was created'
@@ -127,7 +130,7 @@ def test_master_key_of_a_client_without_secret_is_private_from_creation(tmp_path
     cache = TokenCache(str(tmp_path / 'cache'))
     TokenClient(profile, cache=cache, transport=FakeTransport(token_answer())).get_token()
     assert_private_from_the_first_byte(spy)
-    renamed = sorted(os.path.basename(e['path']) for e in of(spy, 'replace'))
+    renamed = sorted(os.path.basename(e['path']) for e in of(spy, 'replace', 'rename'))
     assert '.master-key' in renamed and any(name.endswith('.token') for name in renamed), renamed
     assert mode_of(os.path.join(cache.directory, '.master-key')) == 0o600
 

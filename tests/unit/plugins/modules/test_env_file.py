@@ -12,9 +12,9 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils import private_file
 from ansible_collections.tokenops.oauth2.plugins.modules import env_file
 
 from ..bad_paths import bad_paths
@@ -48,24 +48,27 @@ def umask_022():
 
 @pytest.fixture
 def spy_writes(monkeypatch):
-    """Record how the temporary file is opened and what the target looks like right after atomic_move."""
+    """Record how the temporary file is opened and what it and the target look like at and right after its rename."""
     seen = dict(opens=[], moves=[])
-    real_open = os.open
-    real_move = basic.AnsibleModule.atomic_move
+    real_open, real_rename = os.open, os.rename
+
+    def where(path, dir_fd):
+        return path if dir_fd is None else os.path.join(os.readlink('/proc/self/fd/%d' % dir_fd), path)
 
     def spy_open(path, flags, mode=0o777, *args, **kwargs):
         if flags & os.O_CREAT:
-            seen['opens'].append((path, flags, mode))
+            seen['opens'].append((where(path, kwargs.get('dir_fd')), flags, mode))
         return real_open(path, flags, mode, *args, **kwargs)
 
-    def spy_move(self, src, dest, *args, **kwargs):
-        with open(src) as f:
-            seen['moves'].append(dict(src_mode=mode_of(src), src_text=f.read()))
-        real_move(self, src, dest, *args, **kwargs)
-        seen['moves'][-1]['dest_mode_after_move'] = mode_of(dest)
+    def spy_rename(src, dst, *args, **kwargs):
+        src_path, dst_path = where(src, kwargs.get('src_dir_fd')), where(dst, kwargs.get('dst_dir_fd'))
+        with open(src_path) as f:
+            seen['moves'].append(dict(src_mode=mode_of(src_path), src_text=f.read()))
+        real_rename(src, dst, *args, **kwargs)
+        seen['moves'][-1]['dest_mode_after_move'] = mode_of(dst_path)
 
-    monkeypatch.setattr(env_file.os, 'open', spy_open)
-    monkeypatch.setattr(basic.AnsibleModule, 'atomic_move', spy_move)
+    monkeypatch.setattr(private_file.os, 'open', spy_open)
+    monkeypatch.setattr(private_file.os, 'rename', spy_rename)
     return seen
 
 
@@ -76,10 +79,11 @@ def test_creates_file_0600_from_the_first_byte(tmp_path, capsys, umask_022, spy_
     assert result['keys_changed'] == ['API_TOKEN', 'EXPIRES_IN']
     assert path.read_text() == 'API_TOKEN=%s\nEXPIRES_IN=3600\n' % TOKEN
     assert mode_of(path) == 0o600
-    # the temporary file: same directory, O_EXCL, 0600 at creation; complete and still 0600 when moved into place,
-    # and atomic_move did not widen it to 0666 & ~umask on the way.
+    # the temporary file: same directory, O_EXCL and O_NOFOLLOW, 0600 at creation; complete and still 0600 when
+    # renamed into place.
     [(tmp, flags, create_mode)] = spy_writes['opens']
-    assert os.path.dirname(tmp) == str(tmp_path) and flags & os.O_EXCL and create_mode == 0o600
+    assert os.path.dirname(tmp) == str(tmp_path) and create_mode == 0o600
+    assert flags & os.O_EXCL and flags & os.O_NOFOLLOW
     [move] = spy_writes['moves']
     assert move['src_mode'] == 0o600 and move['src_text'] == path.read_text()
     assert move['dest_mode_after_move'] == 0o600
@@ -187,28 +191,68 @@ def test_backup_keeps_the_previous_file(tmp_path, capsys):
     assert 'backup_file' not in run(capsys, path=str(path), values=dict(API_TOKEN=TOKEN), backup=True)
 
 
-def test_writes_through_a_symlink_to_its_target(tmp_path, capsys):
+def test_refuses_a_symlink_unless_follow_and_then_writes_its_target(tmp_path, capsys):
     target = tmp_path / 'real.env'
     target.write_text('A=1\n')
     link = tmp_path / 'link.env'
     link.symlink_to(target)
-    run(capsys, path=str(link), values=dict(A='2'))
-    assert link.is_symlink() and target.read_text() == 'A=2\n'
+    result = run(capsys, path=str(link), values=dict(A='second-value-5d2e'))
+    assert result['failed'] is True and result['msg'].startswith('%s is a symbolic link, which is not followed; ' % link)
+    assert 'follow: true' in result['msg'] and target.read_text() == 'A=1\n'
+    run(capsys, path=str(link), values=dict(A='second-value-5d2e'), follow=True)
+    assert link.is_symlink() and target.read_text() == 'A=second-value-5d2e\n'
 
 
 def test_a_write_removes_what_dead_writers_left_and_spares_live_ones(tmp_path, capsys):
-    import subprocess
-    dead = subprocess.Popen(['true'])
-    dead.wait()
+    import fcntl
     target = tmp_path / 'app.env'
-    stale = tmp_path / ('.app.env.%d.0.tmp' % dead.pid)
-    live = tmp_path / ('.app.env.%d.0.tmp' % os.getppid())
-    other = tmp_path / ('.other.env.%d.0.tmp' % dead.pid)
+    stale = tmp_path / '.app.env.0123456789abcdef.tmp'
+    live = tmp_path / '.app.env.fedcba9876543210.tmp'
+    other = tmp_path / '.other.env.0123456789abcdef.tmp'
     for path in (stale, live, other):
         path.write_text('APP_TOKEN=par')
-    run(capsys, path=str(target), values={'APP_TOKEN': 'whole'})
+    held = os.open(str(live), os.O_RDONLY)  # a writer at work holds its temporary file locked
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run(capsys, path=str(target), values={'APP_TOKEN': 'whole'})
+    finally:
+        os.close(held)
     assert not stale.exists() and live.exists() and other.exists()
     assert target.read_text() == 'APP_TOKEN=whole\n'
+
+
+def test_owner_group_and_mode_change_the_file_through_a_new_one(tmp_path, capsys):
+    path = tmp_path / 'token.env'
+    run(capsys, path=str(path), values=dict(A=TOKEN))
+    inode = os.stat(str(path)).st_ino
+    result = run(capsys, path=str(path), values=dict(A=TOKEN), owner='54321', group='54322', mode='u=rw,g=r')
+    info = os.stat(str(path))
+    assert result['changed'] is True and result['keys_changed'] == []
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (54321, 54322, 0o640)
+    assert info.st_ino != inode and path.read_text() == 'A=%s\n' % TOKEN
+    assert run(capsys, path=str(path), values=dict(A=TOKEN), owner='54321', group='54322', mode='0640')[
+        'changed'] is False
+    result = run(capsys, check_mode=True, path=str(path), values=dict(A=TOKEN), owner='root')
+    assert result['changed'] is True and os.stat(str(path)).st_uid == 54321
+
+
+@pytest.mark.parametrize('args, msg', [
+    (dict(owner='no-such-user-e1'), 'owner no-such-user-e1: there is no such user on this host'),
+    (dict(group='no-such-group-e1'), 'group no-such-group-e1: there is no such group on this host'),
+    (dict(mode='u=rwz'), 'mode must be in octal or symbolic form, such as "0600" or "u=rw,g=r"'),
+    (dict(attributes='+i'), None),
+])
+def test_refuses_what_it_cannot_apply_safely_before_writing(tmp_path, capsys, args, msg):
+    path = tmp_path / 'token.env'
+    result = run(capsys, path=str(path), values=dict(A=TOKEN), **args)
+    assert result['failed'] is True
+    assert result['msg'] == msg if msg else result['msg'].startswith('attributes is not supported')
+    assert not path.exists()
+
+
+def test_state_absent_in_a_missing_directory_changes_nothing(tmp_path, capsys):
+    result = run(capsys, path=str(tmp_path / 'missing' / 'token.env'), state='absent', values=['A'])
+    assert result['changed'] is False and 'failed' not in result
 
 
 @pytest.mark.parametrize('path, msg', bad_paths('.env'))

@@ -2,7 +2,7 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Issue 7: the env_file module's files are never wider than asked, from their first byte, under umask 000 (the
-widest): the temporary file, the file as atomic_move leaves it, and the backup copy of the previous file.
+widest): the temporary file, the file as its rename leaves it, and the backup copy of the previous file.
 test_env_file.py covers the default mode under umask 022."""
 
 from __future__ import absolute_import, division, print_function
@@ -11,13 +11,12 @@ __metaclass__ = type
 
 import json
 import os
-import shutil
 import stat
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils import private_file
 from ansible_collections.tokenops.oauth2.plugins.modules import env_file
 
 TOKEN = 'leak-first-byte-env-token-2c8d7e'
@@ -35,18 +34,12 @@ def mode_of(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def current_umask():
-    old = os.umask(0)
-    os.umask(old)
-    return old
-
-
 @pytest.fixture
 def spy(monkeypatch):
-    """Record each file created with os.open (mode asked, mode got, size), the target's mode right after
-    atomic_move, and the umask and the copy's mode when a backup copy is made."""
-    seen = dict(opens=[], moves=[], copies=[])
-    real_open, real_move, real_copy2 = os.open, basic.AnsibleModule.atomic_move, shutil.copy2
+    """Record each file created with os.open (mode asked, mode got, size), the mode of each write, and the mode of
+    each file renamed into place, right after the rename."""
+    seen = dict(opens=[], writes=[], moves=[])
+    real_open, real_write, real_rename = os.open, os.write, os.rename
 
     def spy_open(path, flags, mode=0o777, *args, **kwargs):
         fd = real_open(path, flags, mode, *args, **kwargs)
@@ -55,19 +48,17 @@ def spy(monkeypatch):
             seen['opens'].append((path, mode, stat.S_IMODE(info.st_mode), info.st_size))
         return fd
 
-    def spy_move(self, src, dest, *args, **kwargs):
-        real_move(self, src, dest, *args, **kwargs)
-        seen['moves'].append(mode_of(dest))
+    def spy_write(fd, data):
+        seen['writes'].append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_write(fd, data)
 
-    def spy_copy2(src, dst, *args, **kwargs):
-        umask = current_umask()
-        result = real_copy2(src, dst, *args, **kwargs)
-        seen['copies'].append((umask, mode_of(dst)))
-        return result
+    def spy_rename(src, dst, *args, **kwargs):
+        real_rename(src, dst, *args, **kwargs)
+        seen['moves'].append(stat.S_IMODE(os.stat(dst, dir_fd=kwargs.get('dst_dir_fd')).st_mode))
 
-    monkeypatch.setattr(env_file.os, 'open', spy_open)
-    monkeypatch.setattr(basic.AnsibleModule, 'atomic_move', spy_move)
-    monkeypatch.setattr(shutil, 'copy2', spy_copy2)
+    monkeypatch.setattr(private_file.os, 'open', spy_open)
+    monkeypatch.setattr(private_file.os, 'write', spy_write)
+    monkeypatch.setattr(private_file.os, 'rename', spy_rename)
     return seen
 
 
@@ -80,8 +71,8 @@ def test_new_file_is_private_until_it_gets_the_requested_mode(tmp_path, capsys, 
     assert run(capsys, **args)['changed'] is True
     [(tmp, asked, got, size)] = spy['opens']
     assert (asked, got, size) == (0o600, 0o600, 0), 'created 0600 and empty, before the secret was written'
-    # atomic_move creates its target 0666 & ~umask (0666 here): the module's private umask keeps it 0600.
-    assert spy['moves'] == [0o600]
+    assert spy['writes'] and set(spy['writes']) == {expected}, 'the requested mode before the first byte'
+    assert spy['moves'] == [expected]
     assert mode_of(path) == expected and os.listdir(str(tmp_path)) == ['token.env']
 
 
@@ -91,9 +82,10 @@ def test_backup_copy_is_private_while_it_is_written(tmp_path, capsys, umask_000,
         handle.write('API_TOKEN=%s\n' % OLD_TOKEN)
     os.chmod(path, 0o600)
     result = run(capsys, path=path, values=dict(API_TOKEN=TOKEN), backup=True)
-    # The copy is created under umask 077 (0600 from its first byte), then gets the old file's own mode.
-    assert spy['copies'] == [(0o077, 0o600)], spy['copies']
+    # Two files made: the copy of the old file, then the new file; both created 0600 and empty, and written with
+    # their mode (the old file's, the asked one) already set.
+    assert [(asked, got, size) for _path, asked, got, size in spy['opens']] == [(0o600, 0o600, 0)] * 2
+    assert set(spy['writes']) == {0o600} and spy['moves'] == [0o600, 0o600]
     assert mode_of(result['backup_file']) == 0o600
     with open(result['backup_file']) as handle:
         assert OLD_TOKEN in handle.read()
-    assert current_umask() == 0, 'the process umask was restored'

@@ -2,17 +2,12 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The helpers behind tokenops.oauth2.vault_vars: plugin_utils.vars_yaml (the YAML text) and plugin_utils.vault_file
-(the run's vault, what a write changes, private atomic writes). The action plugin itself is proven end to end by
-tests/integration/test_vault_vars.py."""
+(the run's vault, what a write changes). The file writes are module_utils.private_file's (test_private_file.py). The
+action plugin itself is proven end to end by tests/integration/test_vault_vars.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import os
-import stat
-import threading
-import time
 
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
@@ -22,7 +17,7 @@ from hypothesis import strategies as st
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import (
     Unsafe, Vaulted, VarsFileError, dump, load_mapping, render, splice, utf8)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import (
-    RunVault, VaultVarsError, backup, diff, directory_lock, parse_mode, plan, read, wanted, write_atomic)
+    RunVault, VaultVarsError, diff, parse_mode, plan, wanted)
 
 TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1bml0In0.c2lnLXVuaXQtdGVzdC0xMjM0NTY3ODkw'
 OTHER = 'other-token-value-5566'
@@ -198,7 +193,7 @@ def test_diff_names_variables_never_values():
                           before_header='f', after_header='f')
 
 
-# --- vault_file: files -------------------------------------------------------------------------------------------
+# --- vault_file: the mode -------------------------------------------------------------------------------------------
 
 def test_parse_mode():
     assert parse_mode('0600') == 0o600 and parse_mode('640') == 0o640 and parse_mode(0o600) == 0o600
@@ -206,38 +201,3 @@ def test_parse_mode():
     for bad in ('u=rw', '0800', True, '06000', -1, 0o10000):
         with pytest.raises(VaultVarsError, match='octal string'):
             parse_mode(bad)
-
-
-def test_write_atomic_replaces_the_file_with_its_mode_from_the_start(tmp_path):
-    path = str(tmp_path / 'vars.yml')
-    write_atomic(path, b'a: 1\n', 0o640)
-    assert read(path) == b'a: 1\n' and stat.S_IMODE(os.stat(path).st_mode) == 0o640
-    inode = os.stat(path).st_ino
-    write_atomic(path, b'a: 2\n', 0o600)
-    assert read(path) == b'a: 2\n' and stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert os.stat(path).st_ino != inode, 'renamed into place, not rewritten'
-    assert os.listdir(str(tmp_path)) == ['vars.yml'], 'no temporary file left'
-
-
-def test_backup_is_the_old_file_itself(tmp_path):
-    path = str(tmp_path / 'vars.yml')
-    write_atomic(path, b'old\n', 0o600)
-    kept = backup(path)
-    write_atomic(path, b'new\n', 0o600)
-    assert kept.endswith('~') and read(kept) == b'old\n' and stat.S_IMODE(os.stat(kept).st_mode) == 0o600
-
-
-def test_directory_lock_admits_one_writer_at_a_time(tmp_path):
-    order = []
-
-    def writer(name):
-        with directory_lock(str(tmp_path)):
-            order.append(name + ' in')
-            time.sleep(0.05)
-            order.append(name + ' out')
-    threads = [threading.Thread(target=writer, args=(n,)) for n in ('a', 'b', 'c')]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(order[i].endswith(' in') and order[i + 1] == order[i][:-3] + ' out' for i in range(0, 6, 2))
