@@ -97,10 +97,10 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
-from ansible.utils.vars import transform_to_native_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import describe_unknown
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     INLINE_PROFILE, as_ansible_error, controller_client, profile_overrides, resolve_profile)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
@@ -119,7 +119,7 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self._check_keywords(kwargs)
-        options = OPTIONS_SET.get([transform_to_native_types(kwargs, redact=False), os.environ.get(CACHE_DIR_ENV)],
+        options = OPTIONS_SET.get([native(kwargs), os.environ.get(CACHE_DIR_ENV)],
                                   lambda: self._lookup_options(kwargs))
         overrides = profile_overrides(dict((k, v) for k, v in kwargs.items() if k != 'cache_dir'))
         templar = self._templar.copy_with_new_env(available_variables=variables or {})

@@ -29,12 +29,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.vault import VaultLib, match_encrypt_secret, parse_vaulttext_envelope
 from ansible.utils.vars import isidentifier
 
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import VAULTED_TYPES, native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import Unsafe, Vaulted, VarsFileError, dump
-
-try:
-    from ansible.parsing.vault import EncryptedString  # ansible-core 2.19+: a !vault value, decrypted on demand
-except ImportError:
-    EncryptedString = str
 
 TEMPLATE_MARKERS = ('{{', '{%', '{#')
 
@@ -95,11 +91,11 @@ def wanted(values, state):
 
 
 def plain_value(name, value):
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, EncryptedString)):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float) + VAULTED_TYPES):
         raise VaultVarsError('the value of %s must be a string or a number, not %s' % (name, type(value).__name__))
-    # '%s' builds a plain str: it drops ansible-core 2.19's data tags (which YAML cannot dump) and decrypts an
-    # EncryptedString handed through unchanged.
-    return '%s' % (value,)
+    # A plain str, which YAML can dump: a vaulted value handed through unchanged decrypted, Ansible's str types and
+    # data tags dropped.
+    return '%s' % (native(value),)
 
 
 def plan(data, wanted_values, removed, vault, encrypt_file, path):
