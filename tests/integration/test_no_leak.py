@@ -8,6 +8,8 @@ __metaclass__ = type
 import json
 import os
 
+import pytest
+
 from token_helper import cache_env, write_vars
 from ansible_runner_helper import run_playbook
 
@@ -29,6 +31,7 @@ def secret_strings(value):
     return found
 
 
+@pytest.mark.smoke
 def test_no_secret_or_token_in_vvvv_output(tmp_path, oidc_provider, oauth2_server):
     basic, post, web = (oidc_provider.clients[n] for n in ('cc_basic', 'cc_post', 'web'))
     node_client, node_user = oauth2_server.clients['app'], oauth2_server.users['admin']

@@ -414,6 +414,7 @@ def test_paste_flow_at_the_prompt(make_site, quirks_server):
                    query_of(url)['code_challenge'])
 
 
+@pytest.mark.smoke
 def test_device_flow_then_unattended_refresh(make_site, oidc_provider):
     client = oidc_provider.clients['device']
     profile = dict(issuer=oidc_provider.url, client_id=client['client_id'], client_auth='none',

@@ -9,6 +9,8 @@ import json
 import os
 import sys
 
+import pytest
+
 from ansible_runner_helper import local_inventory, run_playbook
 from rotate_helper import app_rotation, env_values
 
@@ -69,6 +71,7 @@ def onboarded_refresh_token(oidc_provider):
     return answer.json()['refresh_token']
 
 
+@pytest.mark.smoke
 def test_failing_profile_does_not_stop_the_others_and_rotated_refresh_tokens_are_stored(tmp_path, oidc_provider):
     client, web = oidc_provider.clients['cc_basic'], oidc_provider.clients['web']
     token_url = oidc_provider.url + '/token'

@@ -83,6 +83,7 @@ def mode_of(path):
     return stat.S_IMODE(os.stat(str(path)).st_mode)
 
 
+@pytest.mark.smoke
 def test_write_rerun_check_diff_rotate_and_load_back_from_group_vars(site):
     out, changed = site.run('vault_vars_write.yml')
     assert changed == 1
@@ -136,6 +137,7 @@ def test_keeps_comments_and_variables_it_does_not_manage(site):
     site.run('vault_vars_load.yml')
 
 
+@pytest.mark.smoke
 def test_encrypt_file_with_a_named_vault_id(site):
     vault_id = ['--vault-id', 'prod@%s' % site.password_file]
     args = ['-e', 'encrypt_mode=file', '-e', 'use_vault_id=prod'] + vault_id
