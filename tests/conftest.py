@@ -49,3 +49,5 @@ if not _collection_importable():
 def pytest_configure(config):
     config.addinivalue_line('markers', 'smoke: the subset scripts/matrix.sh runs on every other supported ansible-core '
                                        '(every plugin and both roles, each once)')
+    config.addinivalue_line('markers', 'serial: run alone, after the parallel (pytest -n) part of scripts/test.sh: '
+                                       'a fixed port, or a time bound that another worker\'s load would blur')

@@ -287,6 +287,7 @@ def userinfo(server, access_token):
     return answer.json()
 
 
+@pytest.mark.serial  # the listener may need port 80 (loopback_args): one at a time
 @pytest.mark.parametrize('client_name', ['web', 'public'])
 def test_loopback_flow_then_unattended_refresh(make_site, oidc_provider, client_name):
     client = oidc_provider.clients[client_name]
@@ -322,6 +323,7 @@ def test_loopback_flow_then_unattended_refresh(make_site, oidc_provider, client_
     assert userinfo(oidc_provider, used['access_token'])['sub'] == 'alice'
 
 
+@pytest.mark.serial  # the listener may need port 80 (loopback_args): one at a time
 def test_loopback_flow_reports_a_refusal_with_the_servers_words(make_site, oidc_provider):
     client = oidc_provider.clients['public']
     site = make_site({'refused': code_profile(oidc_provider, client)})

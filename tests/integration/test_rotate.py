@@ -134,6 +134,7 @@ def test_failing_profile_does_not_stop_the_others_and_rotated_refresh_tokens_are
     assert read_vaulted_var(store, 'vault_lockit_refresh_token') not in (first_refresh_token, second_refresh_token)
 
 
+@pytest.mark.serial  # the second run must reach the lock within the first one's 6 s request: load would blur it
 def test_two_rotations_at_once_never_interleave(tmp_path, quirks_server):
     """The first run holds the lock while its token request is slow: a second run started meanwhile is refused
     with a message naming the holder, and one told to wait runs after it; the file is whole throughout."""
