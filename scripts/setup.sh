@@ -35,13 +35,18 @@ make_venv() {
 make_venv .venv "${PYTHON:-$(pyenv_python 3.12.1)}" requirements-dev.txt
 
 # The compatibility matrix (--matrix, as scripts/test.sh asks): a controller venv per other supported ansible-core,
-# and a managed-host venv (requests, no Ansible) for each old Python the modules must run on.
+# and a managed-host venv (requests, no Ansible) per old Python the modules must run on. pip spends its time waiting
+# on the registry here, so the venvs are made at once.
 if [ "${1:-}" = "--matrix" ]; then
-  grep -v '^#' tests/compat/cores.txt | while read -r core controller target; do
+  pids=()
+  while read -r core controller target; do
     make_venv ".matrix/core-${core%.*}" "$(pyenv_python "$controller")" tests/compat/requirements-controller.txt \
-      "ansible-core==$core"
-    make_venv ".matrix/target-${target%.*}" "$(pyenv_python "$target")" tests/compat/requirements-target.txt
+      "ansible-core==$core" & pids+=($!)
+  done < <(grep -v '^#' tests/compat/cores.txt)
+  for target in $(grep -v '^#' tests/compat/cores.txt | awk '{ print $3 }' | sort -u); do
+    make_venv ".matrix/target-${target%.*}" "$(pyenv_python "$target")" tests/compat/requirements-target.txt & pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid"; done
 fi
 
 if [ ! -f node_modules/.tokenops-stamp ] || ! cmp -s package-lock.json node_modules/.tokenops-stamp; then
