@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Copy what a clean clone holds (tracked and new, not ignored files) to ROOT/ansible_collections/tokenops/oauth2,
 where ansible-test wants the collection, and print that path.   usage: scripts/collection_tree.py ROOT"""
 import os

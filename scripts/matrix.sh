@@ -26,40 +26,50 @@ cores=$(grep -v '^#' tests/compat/cores.txt | awk -v wanted="$*" '
 [ -n "$cores" ] || { echo "matrix: no core in tests/compat/cores.txt matches: $*" >&2; exit 2; }
 
 # One core: sanity in its own copy of the tree (ansible-test writes tests/output there), then the smoke subset.
+# Prints its whole output at the end, and writes its line of the table to $work/CORE.result.
 run_core() {
   local core=$1 controller=$2 target=$3
   local venv="$repo/.matrix/core-${core%.*}" target_python="$repo/.matrix/target-${target%.*}/bin/python"
-  local log="$work/$core.log" tree status=0 start
-  [ -x "$venv/bin/ansible-test" ] && [ -x "$target_python" ] || {
-    echo "$core | missing venv: run scripts/setup.sh --matrix" >"$work/$core.result"; return 1; }
+  local log="$work/$core" sanity=ok smoke=ok tree start sanity_time smoke_time
+  if [ ! -x "$venv/bin/ansible-test" ] || [ ! -x "$target_python" ]; then
+    echo "$core | missing venv: run scripts/setup.sh --matrix" | tee "$work/$core.result"
+    return 1
+  fi
   tree=$(python3 scripts/collection_tree.py "$work/$core")
+  start=$SECONDS
+  (cd "$tree" && PATH="$venv/bin:$PATH" ansible-test sanity --local --python "${controller%.*}" --color no) \
+    >"$log.sanity" 2>&1 || sanity=FAILED
+  sanity_time=$((SECONDS - start))
+  start=$SECONDS
+  PATH="$venv/bin:$PATH" TOKENOPS_TARGET_PYTHON="$target_python" \
+    "$venv/bin/python" -m pytest -p no:cacheprovider -q -m smoke "${smoke_files[@]}" >"$log.smoke" 2>&1 || smoke=FAILED
+  smoke_time=$((SECONDS - start))
+  printf '%s | %s | %s | sanity %s, %ss | smoke %s, %ss: %s\n' "$core" "$controller" "$target" "$sanity" \
+    "$sanity_time" "$smoke" "$smoke_time" "$(tail -n 1 "$log.smoke")" >"$work/$core.result"
   {
-    echo "== ansible-core $core: ansible-test sanity (Python ${controller%.*})"
-    start=$SECONDS
-    (cd "$tree" && PATH="$venv/bin:$PATH" ansible-test sanity --local --python "${controller%.*}" --color no) \
-      || status=1
-    local sanity_time=$((SECONDS - start))
-    echo "== ansible-core $core: smoke subset (controller Python $controller, modules on Python $target)"
-    start=$SECONDS
-    PATH="$venv/bin:$PATH" TOKENOPS_TARGET_PYTHON="$target_python" \
-      "$venv/bin/python" -m pytest -p no:cacheprovider -q -m smoke "${smoke_files[@]}" || status=1
-    local smoke_time=$((SECONDS - start))
-    local counts; counts=$(grep -Eo '[0-9]+ (passed|failed|error|errors|skipped|deselected)' "$log" | paste -sd, -)
-    printf '%s | %s | %s | %s | sanity %ss | smoke %ss | %s\n' "$core" "$controller" "$target" \
-      "$([ $status = 0 ] && echo ok || echo FAILED)" "$sanity_time" "$smoke_time" "$counts" >"$work/$core.result"
-  } >"$log" 2>&1
-  cat "$log"
-  return $status
+    echo "== ansible-core $core: ansible-test sanity on Python ${controller%.*}: $sanity"
+    cat "$log.sanity"
+    echo "== ansible-core $core: smoke subset, controller Python $controller, modules on Python $target: $smoke"
+    cat "$log.smoke"
+  } >"$log.all"
+  cat "$log.all"
+  [ "$sanity" = ok ] && [ "$smoke" = ok ]
 }
-export -f run_core
-export repo work
-export smoke_files_list="${smoke_files[*]}"
 
 start=$SECONDS
 status=0
-echo "$cores" | xargs -P "${MATRIX_JOBS:-2}" -L 1 bash -c 'smoke_files=($smoke_files_list); run_core "$@"' _ \
-  || status=1
-echo "== matrix: ansible-core | controller Python | managed-host Python | result | times | pytest counts"
+pids=()
+while read -r core controller target; do
+  while [ "$(jobs -rp | wc -l)" -ge "${MATRIX_JOBS:-2}" ]; do
+    wait -n || true  # the exit status is collected below, by pid
+  done
+  run_core "$core" "$controller" "$target" &
+  pids+=($!)
+done <<<"$cores"
+for pid in "${pids[@]}"; do
+  wait "$pid" || status=1
+done
+echo "== matrix: ansible-core | controller Python | managed-host Python | results and times"
 cat "$work"/*.result
 echo "== matrix: $((SECONDS - start))s in all"
 exit $status

@@ -27,7 +27,7 @@ make_venv() {
   echo "setup: $dir ($("$python" --version 2>&1), $requirements${extra:+, $extra})"
   rm -rf "$dir"
   "$python" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" $extra
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" ${extra:+"$extra"}
   echo "$wanted" >"$dir/.tokenops-stamp"
 }
 
@@ -43,9 +43,9 @@ if [ "${1:-}" = "--matrix" ]; then
     make_venv ".matrix/core-${core%.*}" "$(pyenv_python "$controller")" tests/compat/requirements-controller.txt \
       "ansible-core==$core" & pids+=($!)
   done < <(grep -v '^#' tests/compat/cores.txt)
-  for target in $(grep -v '^#' tests/compat/cores.txt | awk '{ print $3 }' | sort -u); do
+  while read -r target; do
     make_venv ".matrix/target-${target%.*}" "$(pyenv_python "$target")" tests/compat/requirements-target.txt & pids+=($!)
-  done
+  done < <(grep -v '^#' tests/compat/cores.txt | awk '{ print $3 }' | sort -u)
   for pid in "${pids[@]}"; do wait "$pid"; done
 fi
 

@@ -10,8 +10,7 @@ an ``AnsibleUnsafeText`` / ``AnsibleUnicode`` (``str`` subclasses) and a ``!vaul
 ``AnsibleVaultEncryptedUnicode``, which is no ``str`` at all and decrypts through its ``data``.
 
 Plugins call :func:`native` on whatever came from variables or task arguments before it reaches the engine, the
-per-process memo or a YAML dump, and test for a vaulted value with :data:`VAULTED_TYPES`; nothing else in the
-collection asks which ansible-core it runs on.
+per-process memo or a YAML dump; nothing else in the collection asks which ansible-core it runs on.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,15 +21,12 @@ from collections.abc import Mapping
 
 from ansible.module_utils.common.text.converters import to_text
 
-try:  # ansible-core 2.19+
-    from ansible.parsing.vault import EncryptedString as _VaultedValue
+try:  # ansible-core 2.19+: it decrypts an EncryptedString (redact=False) and drops the data tags
     from ansible.utils.vars import transform_to_native_types as _transform_to_native_types
+    _VaultEncryptedUnicode = None
 except ImportError:  # ansible-core 2.16 to 2.18
-    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode as _VaultedValue
+    from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode as _VaultEncryptedUnicode
     _transform_to_native_types = None
-
-# What a !vault value in inventory or vars files is, as a plugin receives it.
-VAULTED_TYPES = (_VaultedValue,)
 
 
 def native(value):
@@ -46,7 +42,7 @@ def native(value):
 
 def _native_before_2_19(value):
     # Same shapes as transform_to_native_types: mappings become dicts (keys too), other collections lists.
-    if isinstance(value, VAULTED_TYPES):  # a Sequence, so before the collections
+    if isinstance(value, _VaultEncryptedUnicode):  # a Sequence, so before the collections
         return to_text(value.data, errors='surrogate_or_strict')
     if isinstance(value, str):
         return str.__str__(value)  # an exact str: drops AnsibleUnsafeText / AnsibleUnicode
