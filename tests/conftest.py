@@ -47,6 +47,7 @@ if not _collection_importable():
 
 
 def pytest_configure(config):
+    # test_compat.py covers the lookup, the module on the controller and on the host, and env_file in one playbook.
     config.addinivalue_line('markers', 'smoke: the subset scripts/matrix.sh runs on every other supported ansible-core '
                                        '(every plugin and both roles, each once)')
     config.addinivalue_line('markers', 'serial: run alone, after the parallel (pytest -n) part of scripts/test.sh: '

@@ -72,7 +72,6 @@ def sourced_by_sh(path):
     return out.stdout.splitlines()
 
 
-@pytest.mark.smoke
 def test_write_rerun_check_diff_rotate_and_read_back(target):
     out, changed = target.run('env_file_write.yml')
     assert changed == 1

@@ -8,8 +8,6 @@ __metaclass__ = type
 
 import re
 
-import pytest
-
 from token_helper import authorization_code_profile, fail, introspect, obtain
 
 ISO_UTC = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
@@ -23,7 +21,6 @@ def cc_profile(server, client, **options):
     return profile
 
 
-@pytest.mark.smoke
 def test_client_credentials_basic_and_post_with_module_and_lookup(tmp_path, oidc_provider):
     clients = oidc_provider.clients
     profiles = dict(basic=cc_profile(oidc_provider, clients['cc_basic']),
@@ -64,7 +61,6 @@ def test_wrong_secret_via_lookup(tmp_path, oidc_provider):
     assert "profile 'bad'" in out and 'invalid_client' in out and oidc_provider.url + '/token' in out
 
 
-@pytest.mark.smoke
 def test_fetch_on_host_runs_the_module(tmp_path, oidc_provider):
     client = oidc_provider.clients['cc_post']
     results = obtain(tmp_path, dict(onhost=cc_profile(oidc_provider, client)), token_fetch_on='host', lookup=False)

@@ -83,7 +83,6 @@ def mode_of(path):
     return stat.S_IMODE(os.stat(str(path)).st_mode)
 
 
-@pytest.mark.smoke
 def test_write_rerun_check_diff_rotate_and_load_back_from_group_vars(site):
     out, changed = site.run('vault_vars_write.yml')
     assert changed == 1
