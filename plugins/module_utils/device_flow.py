@@ -14,7 +14,6 @@ __metaclass__ = type
 import json
 import time
 
-from ansible.module_utils.six import string_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, TokenEndpointError
@@ -81,7 +80,7 @@ def request_device_authorization(profile, url, transport):
         body = json.loads(response.text)
     except ValueError:
         body = None
-    if not isinstance(body, dict) or isinstance(body.get('error'), string_types):
+    if not isinstance(body, dict) or isinstance(body.get('error'), str):
         raise error_from_response(response, profile, what)
     # Google's early implementation says verification_url; everyone else follows the RFC.
     verification_uri = body.get('verification_uri') or body.get('verification_url')

@@ -11,7 +11,6 @@ import base64
 import json
 import re
 
-from ansible.module_utils.six import string_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
@@ -78,7 +77,7 @@ def error_from_response(response, profile, what='token request'):
             '%s was redirected to %s; credentials were not sent on' % (what, response.headers.get('Location')),
             hint='set the URL to the final endpoint (a redirect often means http instead of https or a missing '
                  'path segment)', **common)
-    if body is not None and isinstance(body.get('error'), string_types):
+    if body is not None and isinstance(body.get('error'), str):
         error = body['error']
         description = body.get('error_description')
         description = redact(str(description), secrets) if description else None
@@ -134,14 +133,14 @@ def parse_token_response(response, profile, now, requested_scope=None):
     common = dict(profile=profile.name, url=response.url, status=response.status)
     if body is None:
         raise error_from_response(response, profile)
-    if isinstance(body.get('error'), string_types):
+    if isinstance(body.get('error'), str):
         raise error_from_response(response, profile)
     access_token = body.get('access_token')
-    if not isinstance(access_token, string_types) or not access_token:
+    if not isinstance(access_token, str) or not access_token:
         raise TokenEndpointError('the JSON answer has no access_token (keys: %s)' % ', '.join(sorted(body)),
                                  hint='check the token URL and grant_type', **common)
     token_type = body.get('token_type') or 'Bearer'
-    if not isinstance(token_type, string_types):
+    if not isinstance(token_type, str):
         raise TokenEndpointError('token_type is not a string', **common)
     # RFC 6749 section 5.1: the type is case-insensitive; Spring sends "bearer". Callers build headers from it.
     token_type = 'Bearer' if token_type.lower() == 'bearer' else token_type
@@ -152,5 +151,5 @@ def parse_token_response(response, profile, now, requested_scope=None):
     return Token(
         access_token=access_token, token_type=token_type, obtained_at=now,
         expires_at_ts=_expires_at(body, profile, now, common),
-        refresh_token=refresh_token if isinstance(refresh_token, string_types) else None,
+        refresh_token=refresh_token if isinstance(refresh_token, str) else None,
         scope=granted or requested_scope, profile=profile.name)
