@@ -1,20 +1,53 @@
 #!/usr/bin/env bash
 # Set up everything the demo and the tests need, from the registries only; safe to run again (it skips what is
 # already in place and matches the pinned versions).
-#   .venv/          Python 3.11 venv with requirements-dev.txt (ansible-core, pytest, ansible-lint, ...)
+#   .venv/          Python 3.12 venv with requirements-dev.txt (the newest ansible-core, pytest, ansible-lint, ...)
+#   .matrix/        with --matrix: a venv per other supported ansible-core (tests/compat/cores.txt) and the old
+#                   managed-host Pythons the smoke subset runs modules with (scripts/matrix.sh uses them)
 #   node_modules/   the real authorization servers the tests start (npm oidc-provider, @node-oauth/oauth2-server)
 #   ~/.ansible/test/cache   ansible-test's pip bootstrap, seeded offline (tools/ansible-test-offline)
 #   redis-server, redis-sentinel   Debian's, for the shared token store's tests (started by the tests themselves)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3.11}
-stamp=.venv/.requirements-dev.txt
-if [ ! -x .venv/bin/python ] || ! cmp -s requirements-dev.txt "$stamp"; then
-  echo "setup: Python venv (.venv) from requirements-dev.txt"
-  "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-  cp requirements-dev.txt "$stamp"
+# The interpreters come from pyenv (the python3.X shims answer "command not found" unless selected: NOTES.md).
+pyenv_python() {
+  local python
+  python="$(pyenv root 2>/dev/null)/versions/$1/bin/python"
+  [ -x "$python" ] || { echo "setup: Python $1 is needed: pyenv install $1" >&2; exit 1; }
+  echo "$python"
+}
+
+# make_venv DIR PYTHON REQUIREMENTS_FILE [EXTRA_PIN]: (re)create DIR unless it already holds exactly these pins.
+make_venv() {
+  local dir=$1 python=$2 requirements=$3 extra=${4:-}
+  local wanted; wanted="$("$python" --version 2>&1) $extra $(cat "$requirements")"
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.tokenops-stamp" 2>/dev/null)" = "$wanted" ]; then
+    return
+  fi
+  echo "setup: $dir ($("$python" --version 2>&1), $requirements${extra:+, $extra})"
+  rm -rf "$dir"
+  "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" ${extra:+"$extra"}
+  echo "$wanted" >"$dir/.tokenops-stamp"
+}
+
+# The default toolchain: the newest ansible-core, on a Python it supports (2.20+ needs 3.12+).
+make_venv .venv "${PYTHON:-$(pyenv_python 3.12.1)}" requirements-dev.txt
+
+# The compatibility matrix (--matrix, as scripts/test.sh asks): a controller venv per other supported ansible-core,
+# and a managed-host venv (requests, no Ansible) per old Python the modules must run on. pip spends its time waiting
+# on the registry here, so the venvs are made at once.
+if [ "${1:-}" = "--matrix" ]; then
+  pids=()
+  while read -r core controller target; do
+    make_venv ".matrix/core-${core%.*}" "$(pyenv_python "$controller")" tests/compat/requirements-controller.txt \
+      "ansible-core==$core" & pids+=($!)
+  done < <(grep -v '^#' tests/compat/cores.txt)
+  while read -r target; do
+    make_venv ".matrix/target-${target%.*}" "$(pyenv_python "$target")" tests/compat/requirements-target.txt & pids+=($!)
+  done < <(grep -v '^#' tests/compat/cores.txt | awk '{ print $3 }' | sort -u)
+  for pid in "${pids[@]}"; do wait "$pid"; done
 fi
 
 if [ ! -f node_modules/.tokenops-stamp ] || ! cmp -s package-lock.json node_modules/.tokenops-stamp; then
@@ -36,7 +69,9 @@ if ! command -v redis-server >/dev/null || ! command -v redis-sentinel >/dev/nul
   apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server redis-sentinel >/dev/null
 fi
 
-if ! ls ~/.ansible/test/cache/get_pip_*.py >/dev/null 2>&1; then
-  echo "setup: seeding ansible-test's pip bootstrap for offline use"
-  bash tools/ansible-test-offline/setup_ansible_test_offline.sh .venv/bin/python
-fi
+# Each ansible-test version bootstraps pip at its own version: seed the cache for every ansible-core in use.
+for venv in .venv .matrix/core-*; do
+  if [ -x "$venv/bin/ansible-test" ]; then
+    bash tools/ansible-test-offline/setup_ansible_test_offline.sh "$venv/bin/python"
+  fi
+done

@@ -1,48 +1,53 @@
 #!/usr/bin/env bash
-# Run the whole test suite: Ansible's own checks (ansible-test sanity, ansible-lint, changelog lint, the docs lint
-# and build, Galaxy's importer), a build of the collection installed as a user does with the demo run from there,
-# then the unit and integration tests (real ansible-playbook runs against real authorization servers on 127.0.0.1).
+# Run the whole test suite on the newest ansible-core: Ansible's own checks (ansible-test sanity, ansible-lint,
+# changelog lint, the docs lint and build, Galaxy's importer), a build of the collection installed as a user does
+# with the demo run from there, then the unit and integration tests (real ansible-playbook runs against real
+# authorization servers and Redis on 127.0.0.1); then the compatibility matrix: sanity and the smoke subset on every
+# other supported ansible-core (scripts/matrix.sh, tests/compat/cores.txt). Arguments go to the main pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --matrix
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_NOCOLOR=1 PY_COLORS=0
+started=$SECONDS
+step() { echo "== $* (at $((SECONDS - started))s)"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # ansible-test wants the collection at .../ansible_collections/tokenops/oauth2: copy what a clean clone holds.
-tree="$work/src/ansible_collections/tokenops/oauth2"
-mkdir -p "$tree"
-python - "$tree" <<'PY'
-import os, shutil, subprocess, sys
-files = subprocess.run(['git', 'ls-files', '-z', '-co', '--exclude-standard'], capture_output=True, check=True).stdout
-for path in filter(None, files.decode().split('\0')):
-    if os.path.isfile(path) and not os.path.islink(path):
-        os.makedirs(os.path.join(sys.argv[1], os.path.dirname(path)), exist_ok=True)
-        shutil.copy2(path, os.path.join(sys.argv[1], path))
-PY
+tree=$(python scripts/collection_tree.py "$work/src")
+core=$(python -c 'import ansible; print(ansible.__version__)')
+python_version=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-echo "== ansible-test sanity (every test that runs without containers)"
-(cd "$tree" && ansible-test sanity --local --python 3.11 --color no)
+step "ansible-test sanity, ansible-core $core on Python $python_version (every test that runs without containers)"
+(cd "$tree" && ansible-test sanity --local --python "$python_version" --color no)
 
-echo "== ansible-lint (production profile)"
+step "ansible-lint (production profile)"
 ansible-lint --profile production --nocolor
 
-echo "== antsibull-changelog lint"
+step "antsibull-changelog lint"
 antsibull-changelog lint
 
-echo "== antsibull-docs lint-collection-docs (plugin, role and guide pages)"
+step "antsibull-docs lint-collection-docs (plugin, role and guide pages)"
 (cd "$tree" && antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
   --validate-collection-refs all --disallow-unknown-collection-refs .)
 
-echo "== docs build (antsibull-docs + Sphinx, warnings are errors)"
+step "docs build (antsibull-docs + Sphinx, warnings are errors)"
 bash scripts/docs.sh "$work/docs" >/dev/null
 
-echo "== install as a user does (built tarball, clean collections path, fresh venv), run the demo from there"
+step "install as a user does (built tarball, clean collections path, fresh venv), run the demo from there"
 bash scripts/try_installed.sh "$work/user"
 
-echo "== Galaxy's importer on the built tarball (no container: ansible-lint, no ansible-test)"
+step "Galaxy's importer on the built tarball (no container: ansible-lint, no ansible-test)"
 bash scripts/galaxy_importer.sh "$work"/user/dist/tokenops-oauth2-*.tar.gz
 
-echo "== unit and integration tests"
-python -m pytest tests -q -p no:cacheprovider "$@"
+# Two pytest workers; the tests marked serial (a fixed port, a machine-wide resource, or a bound that other
+# processes' load would blur) run after them, alone.
+step "unit and integration tests, ansible-core $core (pytest -n 2, then the serial ones)"
+python -m pytest tests -q -p no:cacheprovider -n 2 -m 'not serial' "$@"
+python -m pytest tests -q -p no:cacheprovider -m serial "$@" || [ $? = 5 ]  # 5: no serial test selected
+
+step "compatibility matrix"
+bash scripts/matrix.sh
+
+step "done"

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-PYTHON=${PYTHON:-python3.11}
+# The interpreter the dev venv was made from (setup.sh picks one the pinned ansible-core supports).
+PYTHON=${PYTHON:-$(.venv/bin/python -c 'import sys; print(sys._base_executable)')}
 if [ $# -gt 0 ]; then
   work=$1
   mkdir -p "$work"

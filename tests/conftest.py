@@ -8,7 +8,7 @@ Plugins import their helpers by the collection's full name, which only resolves 
 builds such a tree in a temporary directory, with ``oauth2`` a symlink to the repository root, and puts it first on
 ``sys.path``. Under ``ansible-test units`` the collection is already importable and nothing is done.
 
-This file only sets up imports; fixtures belong in the conftest.py files further down.
+This file only sets up imports and the markers; fixtures belong in the conftest.py files further down.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -44,3 +44,11 @@ if not _collection_importable():
     for _name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
         del sys.modules[_name]
     importlib.invalidate_caches()
+
+
+def pytest_configure(config):
+    # test_compat.py covers the lookup, the module on the controller and on the host, and env_file in one playbook.
+    config.addinivalue_line('markers', 'smoke: the subset scripts/matrix.sh runs on every other supported ansible-core '
+                                       '(every plugin and both roles, each once)')
+    config.addinivalue_line('markers', 'serial: run alone, after the parallel (pytest -n) part of scripts/test.sh: '
+                                       'a fixed port, or a time bound that another worker\'s load would blur')

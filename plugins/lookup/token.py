@@ -105,10 +105,10 @@ from ansible.errors import AnsibleOptionsError
 from ansible.module_utils.common.validation import check_type_bool
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
-from ansible.utils.vars import transform_to_native_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import describe_unknown
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     INLINE_PROFILE, STORE_OPTIONS, as_ansible_error, controller_client, profile_overrides, resolve_profile,
     store_options)
@@ -130,7 +130,7 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self._check_keywords(kwargs)
         environment = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX))
-        options = OPTIONS_SET.get([transform_to_native_types(kwargs, redact=False), environment],
+        options = OPTIONS_SET.get([native(kwargs), environment],
                                   lambda: self._lookup_options(kwargs))
         overrides = profile_overrides(dict((k, v) for k, v in kwargs.items() if k != 'cache_dir'))
         templar = self._templar.copy_with_new_env(available_variables=variables or {})

@@ -16,7 +16,6 @@ __metaclass__ = type
 import json
 import time
 
-from ansible.module_utils.six import string_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, TokenEndpointError
@@ -87,7 +86,7 @@ def request_device_authorization(profile, url, transport):
         body = json.loads(response.text)
     except ValueError:
         body = None
-    if not isinstance(body, dict) or isinstance(body.get('error'), string_types):
+    if not isinstance(body, dict) or isinstance(body.get('error'), str):
         raise error_from_response(response, profile, what)
     # Google's early implementation says verification_url; everyone else follows the RFC.
     verification_uri = body.get('verification_uri') or body.get('verification_url')
@@ -118,7 +117,7 @@ def request_device_authorization(profile, url, transport):
 def _unshowable(key, value):
     """Why VALUE, meant for the person approving, cannot be shown to them; None when it can."""
     if key == 'user_code':
-        if not isinstance(value, string_types) or printable(value) != value or len(value) > USER_CODE_LENGTH:
+        if not isinstance(value, str) or printable(value) != value or len(value) > USER_CODE_LENGTH:
             return 'must be a short line of printable characters'
         return None
     return url_problem(value) if value is not None else None

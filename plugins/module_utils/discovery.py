@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import json
 
-from ansible.module_utils.six import string_types
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
@@ -48,7 +47,7 @@ def discover(transport, profile):
             continue
         # RFC 8414 section 3.3: the document must name the issuer we asked for, or an attacker could substitute it.
         stated = metadata.get('issuer')
-        if not isinstance(stated, string_types) or stated.rstrip('/') != issuer.rstrip('/'):
+        if not isinstance(stated, str) or stated.rstrip('/') != issuer.rstrip('/'):
             raise TokenEndpointError(
                 "the discovery document names issuer '%s', not '%s'" % (server_text(stated, limit=200), issuer),
                 profile=profile.name, url=url, status=200, hint='set issuer to exactly the issuer the server states')

@@ -17,7 +17,6 @@ import re
 import string
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.six import string_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
@@ -179,7 +178,7 @@ def _template_fields(value):
 
 def _fill(name, preset_name, key, value, options):
     """Fill ``{option}`` references in a preset value from the profile."""
-    if not isinstance(value, string_types) or '{' not in value:
+    if not isinstance(value, str) or '{' not in value:
         return value
     missing = [f for f in _template_fields(value) if not options.get(f)]
     if missing:
@@ -244,16 +243,16 @@ def scope_list(scope):
     """A scope given as a space-separated string or a list, as a list."""
     if scope is None:
         return []
-    if isinstance(scope, string_types):
+    if isinstance(scope, str):
         return scope.split()
     return [str(s) for s in scope]
 
 
 def _normalise_scope(name, scope):
-    if scope is None or isinstance(scope, string_types):
+    if scope is None or isinstance(scope, str):
         return ' '.join(scope.split()) if scope else None
     if isinstance(scope, (list, tuple)):
-        bad = [s for s in scope if not isinstance(s, string_types) or not s or ' ' in s]
+        bad = [s for s in scope if not isinstance(s, str) or not s or ' ' in s]
         if bad:
             raise ProfileError('scope items must be non-empty strings without spaces, got %r' % (bad[0],),
                                profile=name)
@@ -262,9 +261,9 @@ def _normalise_scope(name, scope):
 
 
 def _normalise_resource(name, resource):
-    if resource is None or isinstance(resource, string_types):
+    if resource is None or isinstance(resource, str):
         return resource or None
-    if isinstance(resource, (list, tuple)) and all(isinstance(r, string_types) for r in resource):
+    if isinstance(resource, (list, tuple)) and all(isinstance(r, str) for r in resource):
         return list(resource) or None
     raise ProfileError('resource must be a URI or a list of URIs', profile=name)
 

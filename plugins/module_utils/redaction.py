@@ -22,7 +22,6 @@ import json
 import re
 import unicodedata
 
-from ansible.module_utils.six import string_types
 from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus
 
 MASK = '********'
@@ -101,13 +100,13 @@ def server_text(value, secrets=(), limit=SERVER_TEXT_LIMIT):
     """
     if value is None:
         return None
-    text = redact(value if isinstance(value, string_types) else str(value), secrets)
+    text = redact(value if isinstance(value, str) else str(value), secrets)
     return printable(text[:limit]) + ('...' if len(text) > limit else '')
 
 
 def rfc6749_error(value, secrets=()):
     """The RFC 6749 error code a server (or a redirect) sent, fit to show; None when it is not one: anything outside
     the section 5.2 character set may be an attack on the terminal, and is not shown at all."""
-    if not isinstance(value, string_types) or not RFC6749_ERROR.match(value):
+    if not isinstance(value, str) or not RFC6749_ERROR.match(value):
         return None
     return server_text(value, secrets, ERROR_CODE_LIMIT)

@@ -15,8 +15,7 @@ import base64
 import json
 import re
 
-from ansible.module_utils.six import string_types
-from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
@@ -108,7 +107,7 @@ def error_from_response(response, profile, what='token request'):
                 what, shown_location(response.headers.get('Location'), secrets)),
             hint='set the URL to the final endpoint (a redirect often means http instead of https or a missing '
                  'path segment)', **common)
-    if body is not None and isinstance(body.get('error'), string_types):
+    if body is not None and isinstance(body.get('error'), str):
         # error_uri is never shown: it is wherever the server wants the operator to go.
         error = rfc6749_error(body['error'], secrets)
         description = server_text(body.get('error_description') or None, secrets)
@@ -175,22 +174,22 @@ def parse_token_response(response, profile, now, requested_scope=None):
     common = dict(profile=profile.name, url=response.url, status=response.status)
     if body is None:
         raise error_from_response(response, profile)
-    if isinstance(body.get('error'), string_types):
+    if isinstance(body.get('error'), str):
         raise error_from_response(response, profile)
     access_token = body.get('access_token')
-    if not isinstance(access_token, string_types) or not access_token:
+    if not isinstance(access_token, str) or not access_token:
         raise TokenEndpointError('the JSON answer has no access_token (keys: %s)' % ', '.join(sorted(body)),
                                  hint='check the token URL and grant_type', **common)
     secrets = answer_secrets(profile, response)
     for key in ('access_token', 'refresh_token'):
         value = body.get(key)
-        if isinstance(value, string_types) and value and not VSCHAR.match(value):
+        if isinstance(value, str) and value and not VSCHAR.match(value):
             raise TokenEndpointError(
                 'the %s has characters RFC 6749 does not allow in a token (control characters or non-ASCII); it '
                 'is not shown' % key, hint='the server is not RFC 6749 compliant; report it to its operators',
                 **common)
     token_type = body.get('token_type') or 'Bearer'
-    if not isinstance(token_type, string_types):
+    if not isinstance(token_type, str):
         raise TokenEndpointError('token_type is not a string', **common)
     # Consumers put it in front of the token in an Authorization header: an RFC 9110 token, like a header name.
     if len(token_type) > TOKEN_TYPE_LENGTH or not HEADER_NAME.match(token_type):
@@ -208,6 +207,6 @@ def parse_token_response(response, profile, now, requested_scope=None):
     return Token(
         access_token=access_token, token_type=token_type, obtained_at=now,
         expires_at_ts=_expires_at(body, profile, now, common),
-        refresh_token=refresh_token if isinstance(refresh_token, string_types) else None,
+        refresh_token=refresh_token if isinstance(refresh_token, str) else None,
         refresh_expires_at_ts=_refresh_expires_at(body, now) if refresh_token else None,
         scope=granted or requested_scope, profile=profile.name)

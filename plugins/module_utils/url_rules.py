@@ -13,7 +13,6 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible.module_utils.six import string_types
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 HTTP_SCHEMES = ('http', 'https')
@@ -33,7 +32,7 @@ def is_loopback(host):
 
 def without_userinfo(url):
     """URL without a ``user:password@`` part, for a message (a URL that holds one is refused, but is named)."""
-    if not isinstance(url, string_types):
+    if not isinstance(url, str):
         return url
     return _USERINFO.sub(lambda match: (match.group(1) or '') + '//', url)
 
@@ -45,7 +44,7 @@ def url_problem(value, schemes=HTTP_SCHEMES):
     Credentials in a URL are refused: requests would send them as Basic authentication in place of the client's
     own, and every message naming the URL would print them.
     """
-    if not isinstance(value, string_types):
+    if not isinstance(value, str):
         return 'must be a URL (a string), not %s' % type(value).__name__
     if any(ord(c) > 126 or ord(c) < 32 or c.isspace() for c in value):
         return 'must be an ASCII URL without spaces or control characters'

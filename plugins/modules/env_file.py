@@ -163,6 +163,21 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file impor
 NEW_FILE_MODE = 0o600  # the file holds secrets
 
 
+class _ModuleLoggingAfterChecks(AnsibleModule):
+    """AnsibleModule that logs its invocation to syslog only when main() says so, after _check_file_args.
+
+    AnsibleModule logs the arguments as it starts, and Python 3.12's syslog refuses a NUL byte: a NUL in path, owner
+    or group would fail the task with "Failed to log to syslog" instead of a message naming the option.
+    """
+
+    def _log_invocation(self):
+        pass  # called by AnsibleModule.__init__: deferred to log_invocation()
+
+    def log_invocation(self):
+        if not self.no_log:
+            AnsibleModule._log_invocation(self)
+
+
 def _check_file_args(module):
     """Fail on file options that ansible-core's checks let through, before anything is touched."""
     # The 'path' type has already turned a list into its repr: ansible's documented _load_params() gives the
@@ -278,7 +293,7 @@ def _deliver(module, target, result):
 
 
 def main():
-    module = AnsibleModule(
+    module = _ModuleLoggingAfterChecks(
         argument_spec=dict(
             path=dict(type='path', required=True),
             values=dict(type='raw', required=True, no_log=True),
@@ -295,6 +310,7 @@ def main():
         # would garble keys_changed.
         module.no_log_values.difference_update(v for v in module.params['values'] if isinstance(v, str))
     _check_file_args(module)
+    module.log_invocation()
     path = module.params['path']
     result = dict(changed=False, path=path, keys_changed=[])
     try:

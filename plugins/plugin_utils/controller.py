@@ -16,12 +16,12 @@ import re
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
-from ansible.utils.vars import transform_to_native_types
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS, build_profile
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.store_settings import shared_store_settings
 
@@ -67,8 +67,8 @@ def resolve_profile(name, variables, templar, overrides=None):
             raise ProfileError("no such profile in %s; defined: %s" % (
                 PROFILES_VAR, ', '.join(sorted(str(k) for k in profiles)) or 'none'), profile=name)
         data = templar.template(profiles[name])
-    data = transform_to_native_types(data, redact=False) if data is not None else None
-    overrides = transform_to_native_types(overrides or {}, redact=False)
+    data = native(data) if data is not None else None
+    overrides = native(overrides or {})
     name = name or INLINE_PROFILE
     return PROFILES_BUILT.get([name, data, overrides], lambda: build_profile(name, data, overrides))
 

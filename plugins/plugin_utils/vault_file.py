@@ -19,12 +19,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.vault import VaultLib, match_encrypt_secret, parse_vaulttext_envelope
 from ansible.utils.vars import isidentifier
 
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import Unsafe, Vaulted, VarsFileError, dump
-
-try:
-    from ansible.parsing.vault import EncryptedString  # ansible-core 2.19+: a !vault value, decrypted on demand
-except ImportError:
-    EncryptedString = str
 
 TEMPLATE_MARKERS = ('{{', '{%', '{#')
 
@@ -76,19 +72,19 @@ def wanted(values, state):
         raise VaultVarsError('values must be a mapping of variable name to value when state=present')
     if state == 'absent' and not isinstance(values, (dict, list)):
         raise VaultVarsError('values must be a list of variable names or a mapping when state=absent')
+    # Plain data: exact str names and values (YAML cannot dump Ansible's own str types), vaulted values decrypted.
+    values = native(values)
     for name in values:
         if not isinstance(name, str) or not isidentifier(name):
             raise VaultVarsError('%r is not a valid variable name' % (name,))
     if state == 'absent':
-        return {}, ['%s' % name for name in values]
-    return dict(('%s' % name, plain_value(name, value)) for name, value in values.items()), []
+        return {}, list(values)
+    return dict((name, plain_value(name, value)) for name, value in values.items()), []
 
 
 def plain_value(name, value):
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, EncryptedString)):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise VaultVarsError('the value of %s must be a string or a number, not %s' % (name, type(value).__name__))
-    # '%s' builds a plain str: it drops ansible-core 2.19's data tags (which YAML cannot dump) and decrypts an
-    # EncryptedString handed through unchanged.
     return '%s' % (value,)
 
 

@@ -45,13 +45,19 @@ def session_dir():
         os.symlink(REPO_ROOT, os.path.join(_session_dir, 'collections', 'ansible_collections', 'tokenops', 'oauth2'))
         os.makedirs(failure_record_dir())
         with open(os.path.join(_session_dir, 'inventory.ini'), 'w') as f:
-            f.write('localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+            f.write('localhost ansible_connection=local ansible_python_interpreter=%s\n' % target_python())
     return _session_dir
 
 
 def failure_record_dir():
     """Where the runs of this process record their failed results."""
     return os.path.join(session_dir(), 'failures')
+
+
+def target_python():
+    """The interpreter modules run with on the managed host: TOKENOPS_TARGET_PYTHON (scripts/matrix.sh sets the
+    oldest one the collection supports), else this Python."""
+    return os.environ.get('TOKENOPS_TARGET_PYTHON') or sys.executable
 
 
 def ansible_env(extra_env=None):
@@ -133,6 +139,6 @@ def local_inventory(path, **variables):
     oauth2_profiles and oauth2_deliveries; return its path as a string, for ``-i``."""
     import json
     with open(str(path), 'w') as handle:
-        json.dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}},
+        json.dump({'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': target_python()}},
                            'vars': variables}}, handle)
     return str(path)

@@ -246,7 +246,7 @@ def test_ansible_builder_context_installs_the_collection_and_its_requirements(tm
     assert [c['name'] for c in galaxy['collections']] == ['tokenops.oauth2']
     assert 'ansible-galaxy collection install' in containerfile and '-r requirements.yml' in containerfile
     assert 'introspect.py introspect' in containerfile, 'the build would not read the collections\' requirements'
-    assert 'ansible-core>=2.19,<2.20' in containerfile and '/usr/bin/python3.11' in containerfile
+    assert 'ansible-core>=2.21,<2.22' in containerfile and '/usr/bin/python3.12' in containerfile
 
     # The builder stage installs what introspect.py finds in the installed collections: run that same script
     # from the context over the collection as built and installed from its tarball.

@@ -26,7 +26,7 @@ import threading
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ansible_runner_helper import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_runner_helper import run_playbook, target_python  # noqa: E402  pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTS = ('web1', 'web2', 'web3')
@@ -67,7 +67,7 @@ class Site:
         for host in HOSTS:
             (root / host).mkdir()
             lines.append('%s deliver_dir=%s' % (host, root / host))
-        lines += ['', '[all:vars]', 'ansible_connection=local', 'ansible_python_interpreter=%s' % sys.executable]
+        lines += ['', '[all:vars]', 'ansible_connection=local', 'ansible_python_interpreter=%s' % target_python()]
         (self.inventory / 'hosts.ini').write_text('\n'.join(lines) + '\n')
 
         cc, app, admin = oidc.clients['cc_basic'], node.clients['app'], node.users['admin']
@@ -177,6 +177,7 @@ def site(tmp_path, oidc_provider, oauth2_server):
     return Site(tmp_path, oidc_provider, oauth2_server)
 
 
+@pytest.mark.smoke
 def test_deliver_once_for_all_hosts_then_nothing_then_forced_rotation(site):
     # First run: one token request per profile for three hosts, every file written, every consumer started.
     out, changed, requests = site.run('deliver_site.yml', run_id='first')

@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from token_helper import basic_credentials, cache_env, encoded, write_vars
 from ansible_runner_helper import REPO_ROOT, run_playbook
 
@@ -90,6 +92,7 @@ def leaked(text, needles):
     return sorted((what, s[:6] + '...') for s, what in needles.items() if s in text)
 
 
+@pytest.mark.smoke
 def test_no_secret_or_token_in_vvvv_output(tmp_path, oidc_provider, oauth2_server):
     out, needles, tokens = leak_run(tmp_path, oidc_provider, oauth2_server)
     found = leaked(out, needles)

@@ -286,6 +286,7 @@ def userinfo(server, access_token):
     return answer.json()
 
 
+@pytest.mark.serial  # the listener may need port 80 (loopback_args): one at a time
 @pytest.mark.parametrize('client_name', ['web', 'public'])
 def test_loopback_flow_then_unattended_refresh(make_site, oidc_provider, client_name):
     client = oidc_provider.clients[client_name]
@@ -321,6 +322,7 @@ def test_loopback_flow_then_unattended_refresh(make_site, oidc_provider, client_
     assert userinfo(oidc_provider, used['access_token'])['sub'] == 'alice'
 
 
+@pytest.mark.serial  # the listener may need port 80 (loopback_args): one at a time
 def test_loopback_flow_reports_a_refusal_with_the_servers_words(make_site, oidc_provider):
     client = oidc_provider.clients['public']
     site = make_site({'refused': code_profile(oidc_provider, client)})
@@ -443,6 +445,7 @@ def test_paste_flow_at_the_prompt(make_site, quirks_server):
                    query_of(url)['code_challenge'])
 
 
+@pytest.mark.smoke
 def test_device_flow_then_unattended_refresh(make_site, oidc_provider):
     client = oidc_provider.clients['device']
     profile = dict(issuer=oidc_provider.url, client_id=client['client_id'], client_auth='none',

@@ -9,6 +9,8 @@ import json
 import os
 import sys
 
+import pytest
+
 from ansible_runner_helper import local_inventory, recap, run_playbook
 from rotate_helper import app_rotation, env_values
 
@@ -70,6 +72,7 @@ def onboarded_refresh_token(oidc_provider):
     return answer.json()['refresh_token']
 
 
+@pytest.mark.smoke
 def test_failing_profile_does_not_stop_the_others_and_rotated_refresh_tokens_are_stored(tmp_path, oidc_provider):
     client, web = oidc_provider.clients['cc_basic'], oidc_provider.clients['web']
     token_url = oidc_provider.url + '/token'
@@ -132,6 +135,7 @@ def test_failing_profile_does_not_stop_the_others_and_rotated_refresh_tokens_are
     assert read_vaulted_var(store, 'vault_lockit_refresh_token') not in (first_refresh_token, second_refresh_token)
 
 
+@pytest.mark.serial  # the second run must reach the lock within the first one's 6 s request: load would blur it
 def test_two_rotations_at_once_never_interleave(tmp_path, quirks_server):
     """The first run holds the lock while its token request is slow: a second run started meanwhile is refused
     with a message naming the holder, and one told to wait runs after it; the file is whole throughout."""

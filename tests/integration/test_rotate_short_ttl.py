@@ -84,6 +84,7 @@ class Consumer(threading.Thread):
         return longest
 
 
+@pytest.mark.serial  # a 3 s token lifetime against wall-clock rotation: another worker's load would blur it
 def test_consumer_never_holds_an_expired_token_longer_than_the_renew_window(tmp_path, short_lived_tokens):
     server = short_lived_tokens
     inventory, env_file, env = app_rotation(tmp_path, server.url + '/token', server.clients['cc_basic'],

@@ -163,6 +163,7 @@ def check_marker(site):
                           marker_env='value with % and $HOME', extra='50% of $HOME "quoted"'), record
 
 
+@pytest.mark.smoke
 def test_systemd_units_verify_hold_no_secret_and_run(tmp_path):
     analyze = _systemd_analyze()
     site = Site(tmp_path)

@@ -136,6 +136,7 @@ def test_keeps_comments_and_variables_it_does_not_manage(site):
     site.run('vault_vars_load.yml')
 
 
+@pytest.mark.smoke
 def test_encrypt_file_with_a_named_vault_id(site):
     vault_id = ['--vault-id', 'prod@%s' % site.password_file]
     args = ['-e', 'encrypt_mode=file', '-e', 'use_vault_id=prod'] + vault_id

@@ -11,6 +11,9 @@ print(re.search(r"pip='([0-9.]+)'", src).group(1))
 P
 )
 C=~/.ansible/test/cache; mkdir -p $C
+if [ -f "$C/get_pip_${PIPVER//./_}.py" ] && ls "$C/pip-$PIPVER-"*.whl >/dev/null 2>&1; then
+  exit 0  # already seeded for this pip version
+fi
 "$PY" -m pip download -q "pip==$PIPVER" --no-deps -d $C
 cp "$(dirname "$0")/get_pip_shim.py" "$C/get_pip_${PIPVER//./_}.py"
 echo "seeded $C/get_pip_${PIPVER//./_}.py (pip $PIPVER)"

@@ -263,6 +263,15 @@ def test_refuses_what_is_not_a_file_path(tmp_path, capsys, monkeypatch, path, ms
     assert os.listdir(str(tmp_path)) == []
 
 
+def test_the_invocation_is_logged_after_the_checks_without_the_values(tmp_path, capsys, monkeypatch):
+    # Logged after _check_file_args (Python 3.12's syslog refuses a NUL byte), but still logged, values masked.
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
+    run(capsys, path=str(tmp_path / 'app.env'), values=dict(A=TOKEN))
+    assert len(logged) == 1 and logged[0].startswith('Invoked with') and 'app.env' in logged[0]
+    assert TOKEN not in logged[0]
+
+
 @pytest.mark.parametrize('args, msg', [
     (dict(owner='nul-\0-byte'), 'owner must not contain a NUL byte'),
     (dict(group='nul-\0-byte'), 'group must not contain a NUL byte'),
