@@ -91,7 +91,7 @@ def store_options(options, variables, templar, direct=()):
     settings = dict((k, options.get(k)) for k in STORE_OPTIONS)
     for option, variable in STORE_VARIABLES.items():
         if option not in direct and variables.get(variable) is not None:
-            settings[option] = templar.template(variables[variable])
+            settings[option] = native(templar.template(variables[variable]))
     return settings
 
 
