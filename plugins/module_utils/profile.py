@@ -35,6 +35,10 @@ PROFILE_OPTIONS = dict(
     authorization_url=dict(type='str'),
     device_authorization_url=dict(type='str'),
     introspection_url=dict(type='str'),
+    # The client that introspects, where the server lets only a resource server do it (else the profile's own).
+    introspection_client_id=dict(type='str'),
+    introspection_client_secret=dict(type='str', no_log=True),
+    introspection_client_auth=dict(type='str', choices=['client_secret_basic', 'client_secret_post']),
     revocation_url=dict(type='str'),
     grant_type=dict(type='str', choices=list(GRANT_TYPES)),
     client_id=dict(type='str'),
@@ -97,6 +101,9 @@ PROFILE_DEFAULTS = dict(
 )
 
 SECRET_OPTIONS = tuple(sorted(k for k, v in PROFILE_OPTIONS.items() if v.get('no_log')))
+
+# The resource server's credentials for introspection: id and secret go together, the method is optional.
+INTROSPECTION_CLIENT_OPTIONS = ('introspection_client_id', 'introspection_client_secret', 'introspection_client_auth')
 
 # What a grant needs besides client_id (and client_secret unless client_auth is none).
 GRANT_REQUIRES = {
@@ -272,6 +279,12 @@ def _check_requirements(name, options):
     elif options['client_auth'] != 'none' and not options.get('client_secret'):
         raise ProfileError("missing 'client_secret' (client_auth is %s)" % options['client_auth'], profile=name,
                            hint="set client_secret, or client_auth: none for a public client")
+    introspection_client = [k for k in INTROSPECTION_CLIENT_OPTIONS if options.get(k)]
+    if introspection_client and not all(options.get(k) for k in INTROSPECTION_CLIENT_OPTIONS[:2]):
+        missing = [k for k in INTROSPECTION_CLIENT_OPTIONS[:2] if not options.get(k)]
+        raise ProfileError("%s needs %s" % (introspection_client[0], ' and '.join("'%s'" % k for k in missing)),
+                           profile=name, hint='introspection_client_id and introspection_client_secret name the '
+                                              'client (a resource server) that introspects tokens; set both or neither')
     grant = options['grant_type']
     missing = [k for k in GRANT_REQUIRES[grant] if not options.get(k)]
     if missing:
