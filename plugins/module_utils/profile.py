@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import keyword
 import math
 import re
 import string
@@ -305,6 +306,8 @@ URL_OPTIONS = ('token_url', 'issuer', 'authorization_url', 'device_authorization
 # Upper bounds that no real profile reaches: beyond them a value is a typo, and some would overflow later.
 INT_LIMITS = dict(retries=100, renew_before=10 * 365 * 86400, default_ttl=10 * 365 * 86400)
 FLOAT_LIMITS = dict(timeout=86400.0, deadline=7 * 86400.0)
+# An Ansible variable name (what ansible.utils.vars.isidentifier accepts, which module_utils cannot import).
+VARIABLE_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 # An RFC 9110 token (header names, authentication schemes). \Z, not $: $ would also match before a final newline.
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
@@ -352,6 +355,12 @@ def _check_values(name, options):
                                profile=name)
         if '\r' in text or '\n' in text or '\0' in text:
             raise ProfileError("the value of header '%s' must be one line" % header, profile=name)
+    var = options.get('refresh_token_var')
+    if var and (not VARIABLE_NAME.match(var) or keyword.iskeyword(var)):
+        # It is written into a vars file and referred to as {{ var }} in the profile.
+        raise ProfileError("'refresh_token_var' must be an Ansible variable name (ASCII letters, digits and _, not "
+                           "starting with a digit), got %r" % (var if len(var) <= 80 else var[:77] + '...',),
+                           profile=name)
     for key, spec in PROFILE_OPTIONS.items():
         if spec['type'] == 'path' and options.get(key) and '\0' in options[key]:
             raise ProfileError("'%s' holds a NUL byte" % key, profile=name)

@@ -226,7 +226,7 @@ def profile_matrix(files):
         ('default_ttl', int_values(), {}),
         ('validate_url', url_values(), {}),
         ('refresh_token_vars_file', path_any_values(files), {}),
-        ('refresh_token_var', text_values(), {}),
+        ('refresh_token_var', text_values(unicode=R, newline=R, nul=R), {}),
         ('cache', bool_values(), {}),
         ('cache_dir', path_dir_values(files), {}),
         # The shared store's URL is checked (before anything connects) wherever a token goes through the controller.
@@ -350,6 +350,8 @@ def authorize_cases(files):
         ('listen_timeout', int_values(none=False), dict(loop, listen_timeout=None)),
         ('loopback_port', int_values(huge=R, extra=[('too_big', 70000, R)]), loop),
         ('open_browser', bool_values(), device),
+        ('store_path', [(kind, value, R if kind == 'nul' else expect) for kind, value, expect in path_any_values(files)],
+         device),
         ('authorization_params', dict_values(extra=[('reserved_state', {'state': 'x'}, R),
                                                     ('reserved_client_id', {'client_id': 'x'}, R)]),
          dict(paste, start_only=True)),
