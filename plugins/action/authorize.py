@@ -233,4 +233,3 @@ def _browser_opened(url):
     """Open URL in a browser (open_browser); what to tell the person about it."""
     why_not = open_in_browser(url)
     return '(No browser was opened: %s.)' % why_not if why_not else '(A browser is being opened for you.)'
-

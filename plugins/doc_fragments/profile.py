@@ -200,7 +200,7 @@ options:
       - The shared token store (Redis) for this profile, overriding the setting C(cache_url) (ansible.cfg
         C([tokenops_oauth2] cache_url), C(TOKENOPS_OAUTH2_CACHE_URL)); C(ansible-doc -t lookup tokenops.oauth2.token)
         describes the URL forms and the store's other settings.
-      - Used on the controller only; the module run on a managed host (O(fetch_on=host)) ignores it.
+      - Used on the controller only; the module run on a managed host (C(fetch_on=host) of M(tokenops.oauth2.token)) ignores it.
     type: str
   cache_fallback:
     description:

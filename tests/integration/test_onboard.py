@@ -239,8 +239,8 @@ def assert_no_leak(output, secrets, code_challenge=None):
 def shown_settings(output, name):
     """The profile keys the onboard run told the person to add: the indented YAML block after its sentence."""
     lines = output.split('\n')
-    start = next(i for i, line in enumerate(lines) if line.endswith('set these keys in oauth2_profiles.%s, replacing '
-                                                                        'its grant_type:' % name))
+    intro = 'set these keys in oauth2_profiles.%s, replacing its grant_type:' % name
+    start = next(i for i, line in enumerate(lines) if line.endswith(intro))
     assert lines[start + 1] == '', 'a blank line, then the block'
     block = []
     for line in lines[start + 2:]:
