@@ -6,7 +6,9 @@
 The person authorizing sees the authorization URL or the user code (Display, not the result); the result holds
 the tokens, so its display is censored while the registered variable keeps them. Storing the refresh token is the
 next task's job (tokenops.oauth2.vault_vars, as the onboard playbook does): one concern per plugin, and the write
-stays visible in the playbook with its own check mode and diff.
+stays visible in the playbook with its own check mode and diff. Where it belongs is this plugin's answer
+(refresh_token_store, from plugin_utils.controller, the one rule the token plugin and the deliver role follow too);
+in check mode that answer, and the checks of the profile and its endpoints, are all the task does.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
-import webbrowser
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
@@ -28,11 +29,12 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.client import Toke
 from ansible_collections.tokenops.oauth2.plugins.module_utils.device_flow import (
     poll_for_token, request_device_authorization)
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
-from ansible_collections.tokenops.oauth2.plugins.module_utils.loopback import LoopbackListener
+from ansible_collections.tokenops.oauth2.plugins.module_utils.loopback import LoopbackListener, loopback_redirect
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import number_text
 from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import Transport
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    configured_cache_dir, default_cache_dir, resolve_profile)
+    configured_cache_dir, default_cache_dir, refresh_token_settings, refresh_token_store, resolve_profile)
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.onboarding import next_steps, open_in_browser
 
 TASK_OPTIONS = dict(
     profile=dict(type='str'),
@@ -43,6 +45,7 @@ TASK_OPTIONS = dict(
     loopback_port=dict(type='int'),
     open_browser=dict(type='bool', default=False),
     authorization_params=dict(type='dict'),
+    store_path=dict(type='path'),
 )
 # What the argument spec cannot say: bind() takes a port up to 65535, and no one takes a day to approve in a browser
 # (a timeout beyond about 292 years would overflow the wait).
@@ -60,7 +63,7 @@ def show(text):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # everything happens on the controller
-    _supports_check_mode = False  # an authorization cannot be rehearsed
+    _supports_check_mode = True  # checks the profile and says where the refresh token goes; authorizes nothing
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -71,33 +74,48 @@ class ActionModule(ActionBase):
         hidden = set(validation._no_log_values)
         task = validation.validated_parameters
         try:
+            for key, value in sorted(task_args.items()):
+                # The argument spec would turn a list into its repr ("['a', 'b']") and take that as a path.
+                if TASK_OPTIONS[key]['type'] in ('str', 'path') and isinstance(value, (list, tuple, dict)):
+                    raise ProfileError("'%s' must be a string, got a %s" % (
+                        key, 'mapping' if isinstance(value, dict) else 'list'))
             if validation.error_messages:
                 raise ProfileError('; '.join(validation.error_messages))
             for key, (low, high) in TASK_RANGES.items():
                 if task[key] is not None and not low <= task[key] <= high:
                     raise ProfileError("'%s' must be between %d and %d, got %s" % (key, low, high, number_text(task[key])))
+            if task['store_path'] and '\0' in task['store_path']:
+                raise ProfileError("'store_path' holds a NUL byte")
             # The flow decides the grant; client_credentials only lets the profile validate before there is a code.
             args['grant_type'] = 'client_credentials'
             profile = resolve_profile(task['profile'], task_vars, self._templar, args)
+            store = refresh_token_store(profile, task_vars, task['store_path'])
             # The TLS files (Transport checks them) and the cache directory, before anything is sent or shown: the
             # device flow sends a request at once (over http, the TLS files would not even be read), the loopback
             # flow only after the browser step, and the paste flow keeps its waiting request in the cache directory.
             client = TokenClient(profile, transport=Transport(profile))
+            if self._task.check_mode:  # what can be known without a person: the endpoints and the redirect URI
+                self._flow_endpoint(profile, client, task['flow'])
+                result.update(changed=True, flow=task['flow'], profile=profile.name)
+                return remove_values(_with_store(result, store), hidden)
             if profile.get('cache_dir'):
                 TokenCache(profile['cache_dir'], profile_name=profile.name)
             if task['flow'] == 'device':
-                token = self._device(profile, client)
+                token = self._device(profile, client, task)
             else:
                 token = self._code(profile, client, task, task_vars, result)
         except OAuth2Error as exc:
             result.update(failed=True, msg=str(exc), **exc.as_dict())
             return remove_values(result, hidden)
         if token is None:  # start_only: nothing secret in the result
-            return remove_values(result, hidden)
+            return remove_values(_with_store(result, store), hidden)
         if not token.refresh_token:
             result.setdefault('warnings', []).append(
                 "profile '%s': the server issued no refresh token, so this authorization cannot be reused; ask for "
                 "offline access (OpenID Connect: scope offline_access)" % profile.name)
+        elif store:
+            _with_store(result, store, profile_settings=refresh_token_settings(profile, store, task_vars))
+            show(next_steps(profile.name, store, result['profile_settings']))
         result.update(token.as_result(time.time()), changed=True, flow=task['flow'])
         result['_ansible_no_log'] = True  # as for tokenops.oauth2.token: censored on screen, kept when registered
         return result
@@ -109,11 +127,20 @@ class ActionModule(ActionBase):
                                profile=profile.name, hint='set %s (or preset / issuer)' % option)
         return url
 
-    def _code(self, profile, client, task, task_vars, result):
+    def _flow_endpoint(self, profile, client, flow):
+        """The endpoint the flow starts at, once what the flow needs of the profile is checked."""
+        if flow == 'device':
+            return self._endpoint(profile, client, 'device_authorization_url', 'device_authorization_endpoint')
         endpoint = self._endpoint(profile, client, 'authorization_url', 'authorization_endpoint')
         if not profile.get('redirect_uri'):
             raise ProfileError("the %s flow needs 'redirect_uri', a redirect URI registered for the client"
-                               % task['flow'], profile=profile.name)
+                               % flow, profile=profile.name)
+        if flow == 'loopback':
+            loopback_redirect(profile['redirect_uri'], profile.name)
+        return endpoint
+
+    def _code(self, profile, client, task, task_vars, result):
+        endpoint = self._flow_endpoint(profile, client, task['flow'])
         if task['flow'] == 'loopback':
             return self._loopback(profile, client, endpoint, task)
         return self._paste(profile, client, endpoint, task, task_vars, result)
@@ -122,11 +149,11 @@ class ActionModule(ActionBase):
         timeout = task['listen_timeout']
         with LoopbackListener(profile['redirect_uri'], task['loopback_port'], profile.name) as listener:
             request = new_request(profile, endpoint, listener.redirect_uri, task['authorization_params'])
-            listener.start(lambda url: parse_redirect(url, request, profile.name, profile.get('issuer')))
+            listener.start(lambda url: parse_redirect(url, request, profile.name, profile.get('issuer')),
+                           request.url)
+            # The browser gets the listener's one-time link: its command line is not the place for the state.
             self._show(profile, request, 'in a browser on this machine; waiting up to %d s for the redirect to %s'
-                       % (timeout, listener.redirect_uri))
-            if task['open_browser']:
-                webbrowser.open(request.url)
+                       % (timeout, listener.redirect_uri), task['open_browser'] and listener.browser_url)
             code = listener.wait(timeout)
         if code is None:
             raise AuthorizationError(
@@ -143,7 +170,7 @@ class ActionModule(ActionBase):
             request = new_request(profile, endpoint, profile['redirect_uri'], task['authorization_params'])
             pending.save(key, request)
             self._show(profile, request, 'in a browser, approve, then copy the address the browser is sent to (even '
-                                         'if that page does not load)')
+                                         'if that page does not load)', task['open_browser'] and request.url)
             if task['start_only']:
                 result.update(changed=False, authorization_url=request.url, redirect_uri=request.redirect_uri,
                               pending_for=PENDING_MAX_AGE)
@@ -168,8 +195,8 @@ class ActionModule(ActionBase):
         pending.remove(key)  # the code is single-use: whatever the exchange says, this request is spent
         return exchange_code(profile, request, code, client.transport)
 
-    def _device(self, profile, client):
-        url = self._endpoint(profile, client, 'device_authorization_url', 'device_authorization_endpoint')
+    def _device(self, profile, client, task):
+        url = self._flow_endpoint(profile, client, 'device')
         started_at = time.monotonic()
         authorization = request_device_authorization(profile, url, client.transport)
         lines = ["Authorize profile '%s': on any device with a browser, open" % profile.name,
@@ -179,9 +206,30 @@ class ActionModule(ActionBase):
             lines.append('(or open %s directly)' % authorization.verification_uri_complete)
         lines.append('The code expires in %d s; checking for approval every %d s.' % (
             authorization.expires_in, authorization.interval))
+        if task['open_browser']:
+            # The page without the code: a command line is readable by every user of the machine, and whoever
+            # enters the code first decides whose account the profile gets.
+            lines.insert(0, _browser_opened(authorization.verification_uri))
         show('\n'.join(lines))
         return poll_for_token(profile, client.token_url(), authorization, client.transport, started_at=started_at)
 
     @staticmethod
-    def _show(profile, request, what):
-        show("Authorize profile '%s': open this URL %s.\nAuthorization URL: %s" % (profile.name, what, request.url))
+    def _show(profile, request, what, browser_url=None):
+        """The URL to open, last: it is what the person acts on (after a note on the browser, if one was asked)."""
+        lines = [_browser_opened(browser_url)] if browser_url else []
+        lines += ["Authorize profile '%s': open this URL %s." % (profile.name, what),
+                  'Authorization URL: %s' % request.url]
+        show('\n'.join(lines))
+
+
+def _with_store(result, store, **more):
+    """RESULT with where the refresh token belongs (when the profile or the task says), and MORE."""
+    if store:
+        result.update(refresh_token_store=store, **more)
+    return result
+
+
+def _browser_opened(url):
+    """Open URL in a browser (open_browser); what to tell the person about it."""
+    why_not = open_in_browser(url)
+    return '(No browser was opened: %s.)' % why_not if why_not else '(A browser is being opened for you.)'

@@ -45,6 +45,23 @@ options:
   introspection_url:
     description: The RFC 7662 introspection endpoint, used to validate a token when O(validate_url) is not set.
     type: str
+  introspection_client_id:
+    description:
+      - The client that introspects tokens, for a server that lets only a resource server (or some other
+        privileged client) call its introspection endpoint. Without it, the profile's own client introspects.
+      - Needs O(introspection_client_secret). Used only to validate a token by introspection (C(validate=true) of
+        the module and the lookup); revocation authenticates as the profile's client, since RFC 7009 has a token
+        revoked by the client it was issued to.
+    type: str
+  introspection_client_secret:
+    description: The secret of O(introspection_client_id). Never shown, like O(client_secret).
+    type: str
+  introspection_client_auth:
+    description:
+      - How O(introspection_client_id) authenticates at the introspection endpoint. Defaults to
+        V(client_secret_basic), as in RFC 7662's examples.
+    type: str
+    choices: [client_secret_basic, client_secret_post]
   revocation_url:
     description: The RFC 7009 revocation endpoint, used to revoke cached tokens.
     type: str
@@ -184,7 +201,7 @@ options:
       - The shared token store (Redis) for this profile, overriding the setting C(cache_url) (ansible.cfg
         C([tokenops_oauth2] cache_url), C(TOKENOPS_OAUTH2_CACHE_URL)); C(ansible-doc -t lookup tokenops.oauth2.token)
         describes the URL forms and the store's other settings.
-      - Used on the controller only; the module run on a managed host (O(fetch_on=host)) ignores it.
+      - Used on the controller only; the module run on a managed host (C(fetch_on=host) of M(tokenops.oauth2.token)) ignores it.
     type: str
   cache_fallback:
     description:

@@ -209,14 +209,45 @@ class TokenClient(object):
         return validate_token(self, token)
 
     def revoke_held(self, check_mode=False):
-        """Revoke the cached access and refresh tokens and forget them; return the kinds revoked."""
+        """Revoke the tokens held for the profile: the cached access and refresh tokens (then forgotten) and the
+        refresh_token the profile gives, when it is another. Returns the kinds revoked (in check mode: would revoke).
+
+        A server answers 200 for a token it no longer knows (RFC 7009 section 2.2), so a refresh_token given by the
+        profile counts as revoked on every run. Without a cache and without a refresh_token there is nothing this
+        client could ever revoke: that is an error, not a quiet success.
+        """
         held = self.held_token()
-        if held is None:
-            return []
-        if check_mode:
-            return [kind for kind in ('refresh_token', 'access_token') if getattr(held, kind)]
-        from ansible_collections.tokenops.oauth2.plugins.module_utils.token_checks import revoke_token
+        given = self.profile.get('refresh_token')
+        tokens = []
+        if held is not None:
+            tokens.append(('refresh_token', held.refresh_token))
+        if given and (held is None or given != held.refresh_token):
+            tokens.append(('refresh_token', given))
+        if held is not None:
+            # Last: revoking a refresh token usually takes its access tokens with it (RFC 7009 section 2.1).
+            tokens.append(('access_token', held.access_token))
+        tokens = [(kind, value) for kind, value in tokens if value]
+        if not tokens and self.cache is None:
+            raise ProfileError(
+                'state=absent revokes the tokens kept in the token cache and the refresh_token the profile gives, '
+                'and there are none: this profile keeps no cache here and gives no refresh_token', profile=self.profile.name,
+                hint='give the refresh token to revoke as refresh_token (the task option), or let the profile use '
+                     'the cache (cache: true; with fetch_on=host, set cache_dir)')
+        if check_mode or not tokens:
+            return unique_kinds(tokens)
+        from ansible_collections.tokenops.oauth2.plugins.module_utils.token_checks import revoke_tokens
+        if self.cache is None:
+            return revoke_tokens(self, tokens)
         with self.cache.lock(self.cache_key()):
-            revoked = revoke_token(self, held)
+            revoked = revoke_tokens(self, tokens)
             self.forget()
         return revoked
+
+
+def unique_kinds(tokens):
+    """The kinds among (kind, value) pairs, each once, in order."""
+    kinds = []
+    for kind, _value in tokens:
+        if kind not in kinds:
+            kinds.append(kind)
+    return kinds

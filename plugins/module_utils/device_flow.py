@@ -81,13 +81,13 @@ def request_device_authorization(profile, url, transport):
     response = transport.request('POST', url, option='device_authorization_url', data=form, headers=headers)
     what = 'device authorization request'
     if response.status != 200:
-        raise error_from_response(response, profile, what)
+        raise error_from_response(response, profile, what, option='device_authorization_url')
     try:
         body = json.loads(response.text)
     except ValueError:
         body = None
     if not isinstance(body, dict) or isinstance(body.get('error'), str):
-        raise error_from_response(response, profile, what)
+        raise error_from_response(response, profile, what, option='device_authorization_url')
     # Google's early implementation says verification_url; everyone else follows the RFC.
     verification_uri = body.get('verification_uri') or body.get('verification_url')
     expires_in = _number(body, 'expires_in')

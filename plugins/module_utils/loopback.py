@@ -14,6 +14,12 @@ Any local process, and any web page the browser shows, can send requests here. R
 browser's ``/favicon.ico``) are answered 404; a request to the redirect path without this authorization's
 ``state`` is answered 400, without repeating what it says, and the wait goes on. Only the redirect that carries the
 state (with a code or with the server's error) ends it. Nothing is logged: the request line carries the code.
+
+A browser started for the person gets the listener's one-time link (``browser_url``) rather than the authorization
+URL: a command line is readable by every user of the machine, and the URL's ``state`` and ``code_challenge`` would
+let another user answer the listener with a code for an account of their own. The link sends the browser on to the
+authorization URL once; a second request for it (whoever comes second: that user, or the browser after them) ends
+the wait with an error, so that the person sees the authorization fail rather than someone else finish it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,8 +35,9 @@ from ansible.module_utils.six.moves.BaseHTTPServer import BaseHTTPRequestHandler
 from ansible.module_utils.six.moves.socketserver import ThreadingMixIn
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
-from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import StrayRedirect
+from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import AuthorizationError, StrayRedirect
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import new_state
 
 try:
     from html import escape
@@ -60,7 +67,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server's naming
         listener = self.server.listener
         with listener.lock:  # one answer ends the wait, even when two arrive at once
-            if urlsplit(self.path).path != listener.path or listener.done.is_set():
+            path = urlsplit(self.path).path
+            if path == listener.link_path and listener.authorization_url and not listener.done.is_set():
+                self._follow_link(listener)
+                return
+            if path != listener.path or listener.done.is_set():
                 self._reply(404, _page('Not found', 'This is not the redirect address of the authorization.'))
                 return
             try:
@@ -79,8 +90,25 @@ class _Handler(BaseHTTPRequestHandler):
                                        'the token. You can close this window and return to the terminal.'))
             listener.done.set()
 
-    def _reply(self, status, body):
+    def _follow_link(self, listener):
+        """The one-time link: on to the authorization URL the first time, the end of the wait the second."""
+        if not listener.link_followed:
+            listener.link_followed = True
+            self._reply(302, b'', location=listener.authorization_url)
+            return
+        listener.error = AuthorizationError(
+            'the one-time link given to the browser was requested twice, so someone else on this machine may have '
+            'read it (from the browser\'s command line) and followed it', profile=listener.profile_name,
+            hint='run again, and open the link only once; on a machine shared with users you do not trust, leave '
+                 'open_browser off and copy the URL shown instead')
+        self._reply(400, _page('Authorization stopped', 'This link was already used, so the authorization was '
+                               'stopped. You can close this window; the terminal says more.'))
+        listener.done.set()
+
+    def _reply(self, status, body, location=None):
         self.send_response(status)
+        if location:
+            self.send_header('Location', location)
         self.send_header('Content-Type', 'text/html; charset=utf-8')
         self.send_header('Content-Length', str(len(body)))
         self.send_header('Cache-Control', 'no-store')
@@ -142,19 +170,26 @@ def _bind_all(hosts, port, profile_name):
                                     'used, which RFC 8252 servers accept)')
 
 
+def loopback_redirect(redirect_uri, profile_name=None):
+    """The addresses to listen on for REDIRECT_URI and the port it names (None: any); ProfileError when it is not an
+    http:// loopback URI. Checked before anything is shown, and again when listening."""
+    parts = urlsplit(redirect_uri)
+    if parts.scheme != 'http' or not parts.hostname:
+        raise ProfileError("the loopback flow needs an http:// loopback redirect_uri, not '%s'" % redirect_uri,
+                           profile=profile_name, hint='such as http://127.0.0.1/callback')
+    try:
+        named_port = parts.port
+    except ValueError:
+        raise ProfileError("redirect_uri '%s' has an invalid port" % redirect_uri, profile=profile_name)
+    return _bind_hosts(parts.hostname, profile_name), named_port
+
+
 class LoopbackListener(object):
     """Listen for the redirect. ``redirect_uri`` is what to send in the authorization request (real port in it)."""
 
     def __init__(self, redirect_uri, port=None, profile_name=None):
         parts = urlsplit(redirect_uri)
-        if parts.scheme != 'http' or not parts.hostname:
-            raise ProfileError("the loopback flow needs an http:// loopback redirect_uri, not '%s'" % redirect_uri,
-                               profile=profile_name, hint='such as http://127.0.0.1/callback')
-        try:
-            named_port = parts.port
-        except ValueError:
-            raise ProfileError("redirect_uri '%s' has an invalid port" % redirect_uri, profile=profile_name)
-        hosts = _bind_hosts(parts.hostname, profile_name)
+        hosts, named_port = loopback_redirect(redirect_uri, profile_name)
         bind_port = port if port is not None else (named_port or 0)
         self._servers = _bind_all(hosts, bind_port, profile_name)
         for server in self._servers:
@@ -167,6 +202,11 @@ class LoopbackListener(object):
             self.redirect_uri = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ''))
         self.path = parts.path or '/'
         self.base_url = '%s://%s' % (parts.scheme, urlsplit(self.redirect_uri).netloc)
+        self.profile_name = profile_name
+        self.link_path = '/tokenops-authorize-%s' % new_state()
+        self.browser_url = self.base_url + self.link_path
+        self.link_followed = False
+        self.authorization_url = None
         self.done = threading.Event()
         self.lock = threading.Lock()
         self.accept = None
@@ -174,10 +214,12 @@ class LoopbackListener(object):
         self.error = None
         self._threads = []
 
-    def start(self, accept):
+    def start(self, accept, authorization_url=None):
         """Serve in the background. ACCEPT(url) returns what wait() returns, raises StrayRedirect for a request that
-        is not the answer (refused, the wait goes on), or another OAuth2Error (the wait ends with it)."""
+        is not the answer (refused, the wait goes on), or another OAuth2Error (the wait ends with it). With
+        AUTHORIZATION_URL, ``browser_url`` leads there, once."""
         self.accept = accept
+        self.authorization_url = authorization_url
         for server in self._servers:
             thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.2))
             thread.daemon = True

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import keyword
 import math
 import re
 import string
@@ -34,6 +35,10 @@ PROFILE_OPTIONS = dict(
     authorization_url=dict(type='str'),
     device_authorization_url=dict(type='str'),
     introspection_url=dict(type='str'),
+    # The client that introspects, where the server lets only a resource server do it (else the profile's own).
+    introspection_client_id=dict(type='str'),
+    introspection_client_secret=dict(type='str', no_log=True),
+    introspection_client_auth=dict(type='str', choices=['client_secret_basic', 'client_secret_post']),
     revocation_url=dict(type='str'),
     grant_type=dict(type='str', choices=list(GRANT_TYPES)),
     client_id=dict(type='str'),
@@ -102,6 +107,8 @@ SECRET_OPTIONS = tuple(sorted(k for k, v in PROFILE_OPTIONS.items() if v.get('no
 IDENTITY_OPTIONS = ('token_url', 'issuer', 'client_id', 'client_auth', 'grant_type', 'scope', 'audience', 'resource',
                     'username')
 IDENTITY_SECRETS = ('refresh_token', 'code', 'password', 'extra_params', 'headers')
+# The resource server's credentials for introspection: id and secret go together, the method is optional.
+INTROSPECTION_CLIENT_OPTIONS = ('introspection_client_id', 'introspection_client_secret', 'introspection_client_auth')
 
 # What a grant needs besides client_id (and client_secret unless client_auth is none).
 GRANT_REQUIRES = {
@@ -281,6 +288,12 @@ def _check_requirements(name, options):
     elif options['client_auth'] != 'none' and not options.get('client_secret'):
         raise ProfileError("missing 'client_secret' (client_auth is %s)" % options['client_auth'], profile=name,
                            hint="set client_secret, or client_auth: none for a public client")
+    introspection_client = [k for k in INTROSPECTION_CLIENT_OPTIONS if options.get(k)]
+    if introspection_client and not all(options.get(k) for k in INTROSPECTION_CLIENT_OPTIONS[:2]):
+        missing = [k for k in INTROSPECTION_CLIENT_OPTIONS[:2] if not options.get(k)]
+        raise ProfileError("%s needs %s" % (introspection_client[0], ' and '.join("'%s'" % k for k in missing)),
+                           profile=name, hint='introspection_client_id and introspection_client_secret name the '
+                                              'client (a resource server) that introspects tokens; set both or neither')
     grant = options['grant_type']
     missing = [k for k in GRANT_REQUIRES[grant] if not options.get(k)]
     if missing:
@@ -301,6 +314,8 @@ URL_OPTIONS = ('token_url', 'issuer', 'authorization_url', 'device_authorization
 # Upper bounds that no real profile reaches: beyond them a value is a typo, and some would overflow later.
 INT_LIMITS = dict(retries=100, renew_before=10 * 365 * 86400, default_ttl=10 * 365 * 86400)
 FLOAT_LIMITS = dict(timeout=86400.0, deadline=7 * 86400.0)
+# An Ansible variable name (what ansible.utils.vars.isidentifier accepts, which module_utils cannot import).
+VARIABLE_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 # An RFC 9110 token (header names, authentication schemes). \Z, not $: $ would also match before a final newline.
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
@@ -348,6 +363,12 @@ def _check_values(name, options):
                                profile=name)
         if '\r' in text or '\n' in text or '\0' in text:
             raise ProfileError("the value of header '%s' must be one line" % header, profile=name)
+    var = options.get('refresh_token_var')
+    if var and (not VARIABLE_NAME.match(var) or keyword.iskeyword(var)):
+        # It is written into a vars file and referred to as {{ var }} in the profile.
+        raise ProfileError("'refresh_token_var' must be an Ansible variable name (ASCII letters, digits and _, not "
+                           "starting with a digit), got %r" % (var if len(var) <= 80 else var[:77] + '...',),
+                           profile=name)
     for key, spec in PROFILE_OPTIONS.items():
         if spec['type'] == 'path' and options.get(key) and '\0' in options[key]:
             raise ProfileError("'%s' holds a NUL byte" % key, profile=name)

@@ -81,11 +81,45 @@ def shown_location(location, secrets):
     return server_text(location, secrets, LOCATION_LENGTH)
 
 
-def _hint(profile, status, error):
-    preset = PRESETS.get(profile.get('preset') or '', {})
-    # A preset's own word on a status wins: it knows how that provider misuses it (DepotFinity's 403s).
-    return (preset.get('hints', {}).get(status) or ERROR_HINTS.get(error) or STATUS_HINTS.get(status)
-            or ('the server failed: try again later, or ask its operators' if status >= 500 else None))
+# The other endpoints a profile names, by their option: what each is, and the key of a discovery document that names
+# it. The hints above are the token endpoint's: at another endpoint they mislead (an introspection_url pointing at the
+# token endpoint is answered unsupported_grant_type, which is no reason to check grant_type), so an answer from one of
+# these gets hints about that endpoint instead.
+ENDPOINTS = {
+    'introspection_url': ('an RFC 7662 introspection endpoint', 'introspection_endpoint'),
+    'revocation_url': ('an RFC 7009 revocation endpoint', 'revocation_endpoint'),
+    'device_authorization_url': ('an RFC 8628 device authorization endpoint', 'device_authorization_endpoint'),
+    'validate_url': ("the provider's token check endpoint", None),
+}
+# Who may call an endpoint: what a refused client (401, 403, invalid_client) should check there.
+CLIENT_HINTS = {
+    'introspection_url': 'the server refused these client credentials for introspection; many servers let only a '
+                         'resource server introspect: give its credentials as introspection_client_id and '
+                         'introspection_client_secret',
+    'revocation_url': 'a token is revoked by the client it was issued to: check client_id/client_secret and client_auth',
+}
+
+
+def _endpoint_hint(option, status, error):
+    name, discovery_key = ENDPOINTS[option]
+    what = name + (' (a discovery document names it %s)' % discovery_key if discovery_key else '')
+    if error == 'unsupported_grant_type':
+        return "that is a token endpoint's answer: set %s to %s" % (option, what)
+    if error == 'invalid_client' or status in (401, 403):
+        return CLIENT_HINTS.get(option) or ERROR_HINTS['invalid_client']
+    if error == 'invalid_request' or status in (404, 405):
+        return 'check %s: it must be %s' % (option, what)
+    return ERROR_HINTS.get(error)
+
+
+def _hint(profile, status, error, option='token_url'):
+    if option in ENDPOINTS:
+        hint = _endpoint_hint(option, status, error)
+    else:
+        preset = PRESETS.get(profile.get('preset') or '', {})
+        # A preset's own word on a status wins: it knows how that provider misuses it (DepotFinity's 403s).
+        hint = preset.get('hints', {}).get(status) or ERROR_HINTS.get(error) or STATUS_HINTS.get(status)
+    return hint or ('the server failed: try again later, or ask its operators' if status >= 500 else None)
 
 
 def _load_json(response):
@@ -96,11 +130,13 @@ def _load_json(response):
     return body if isinstance(body, dict) else None
 
 
-def error_from_response(response, profile, what='token request'):
-    """A TokenEndpointError for an answer that is not a token, with the server's own words first."""
+def error_from_response(response, profile, what='token request', option='token_url'):
+    """A TokenEndpointError for an answer that is not a token, with the server's own words first. ``option`` names the
+    endpoint that answered (the profile option holding its URL): the hint depends on it."""
     secrets = answer_secrets(profile, response)
     body = _load_json(response)
     common = dict(profile=profile.name, url=response.url, status=response.status)
+    endpoint = ENDPOINTS[option][0] if option in ENDPOINTS else 'a token endpoint'
     if 300 <= response.status < 400:
         return TokenEndpointError(
             '%s was redirected to %s; credentials were not sent on' % (
@@ -113,14 +149,14 @@ def error_from_response(response, profile, what='token request'):
         description = server_text(body.get('error_description') or None, secrets)
         return TokenEndpointError(
             '%s refused' % what + ('' if error else ' with an error code that is not RFC 6749 (not shown)'),
-            error=error, error_description=description, hint=_hint(profile, response.status, error), **common)
+            error=error, error_description=description, hint=_hint(profile, response.status, error, option), **common)
     if body is None and response.text.strip():
         kind = response.content_type or 'a body that is not JSON'
         return TokenEndpointError(
-            'the URL answered with %s, not a token endpoint: "%s"' % (kind, excerpt(response.text, secrets)),
-            hint=_hint(profile, response.status, None) if response.status >= 400 else
-            'check the URL: it must be the token endpoint itself, not a login page or a proxy', **common)
-    return TokenEndpointError('%s failed' % what, hint=_hint(profile, response.status, None), **common)
+            'the URL answered with %s, not %s: "%s"' % (kind, endpoint, excerpt(response.text, secrets)),
+            hint=_hint(profile, response.status, None, option) if response.status >= 400 else
+            'check %s: it must be %s itself, not a login page or a proxy' % (option, endpoint), **common)
+    return TokenEndpointError('%s failed' % what, hint=_hint(profile, response.status, None, option), **common)
 
 
 def _jwt_exp(access_token):

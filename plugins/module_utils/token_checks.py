@@ -33,10 +33,21 @@ def _owner(body, secrets):
     return server_text(next((body[k] for k in OWNER_KEYS if body.get(k)), None), secrets, 200)
 
 
-def _authenticated_form(profile, url, form):
+def _authenticated_form(client, url, form):
+    """Request arguments for FORM sent to URL, authenticated as CLIENT (a profile, or introspecting_client's view)."""
     headers = {'Accept': 'application/json'}
-    apply_client_auth(profile, form, headers, url)
+    apply_client_auth(client, form, headers, url)
     return dict(data=form, headers=headers)
+
+
+def introspecting_client(profile):
+    """Who introspects: the resource server the profile names (many servers let no one else introspect), else the
+    profile's own client. Revocation stays with the profile's client: RFC 7009 has the token's own client revoke it."""
+    if not profile.get('introspection_client_id'):
+        return profile
+    return dict(client_id=profile['introspection_client_id'], client_secret=profile['introspection_client_secret'],
+                client_auth=profile.get('introspection_client_auth') or 'client_secret_basic',
+                basic_encoding=profile['basic_encoding'])
 
 
 def validate_token(client, token):
@@ -56,44 +67,46 @@ def validate_token(client, token):
                 'the token was refused by validate_url', profile=profile.name, url=url, status=401,
                 hint='the token was issued by a different environment (sandbox vs production) than the one '
                      'validate_url belongs to, or it has expired')
-        raise error_from_response(response, profile, what='token validation')
+        raise error_from_response(response, profile, what='token validation', option='validate_url')
     url = profile.get('introspection_url') or client.metadata().get('introspection_endpoint')
     if not url:
         raise ProfileError('validate needs validate_url or introspection_url (or an issuer whose discovery '
                            'document names an introspection_endpoint)', profile=profile.name)
     response = client.transport.request('POST', url, option='introspection_url', **_authenticated_form(
-        profile, url, {'token': token.access_token, 'token_type_hint': 'access_token'}))
+        introspecting_client(profile), url, {'token': token.access_token, 'token_type_hint': 'access_token'}))
     body = _json(response)
     if response.status != 200 or body is None:
-        raise error_from_response(response, profile, what='token introspection')
+        raise error_from_response(response, profile, what='token introspection', option='introspection_url')
     if body.get('active') is not True:
+        hint = 'it expired or was revoked: obtain a new one (force_refresh: true)'
+        if not profile.get('introspection_client_id'):
+            # RFC 7662 section 2.2: a server says "inactive" to a client that may not introspect the token, too.
+            hint += ('; or this server lets only a resource server introspect tokens: give its credentials as '
+                     'introspection_client_id and introspection_client_secret')
         raise TokenEndpointError('the authorization server says the token is not active', profile=profile.name,
-                                 url=url, status=200, hint='it expired or was revoked: obtain a new one '
-                                                           '(force_refresh: true)')
+                                 url=url, status=200, hint=hint)
     secrets = answer_secrets(profile, response) + [token.access_token]
     return dict(valid=True, method='introspection', owner=_owner(body, secrets),
                 scope=server_text(body.get('scope'), secrets, SCOPE_LENGTH))
 
 
-def revoke_token(client, token):
-    """Revoke the refresh token then the access token (RFC 7009); return the kinds revoked."""
+def revoke_tokens(client, tokens):
+    """Revoke each (kind, value) of TOKENS, in order (RFC 7009); return the kinds revoked, each once."""
     profile = client.profile
     url = profile.get('revocation_url') or client.metadata().get('revocation_endpoint')
     if not url:
         raise ProfileError('revocation needs revocation_url (or an issuer whose discovery document names a '
                            'revocation_endpoint)', profile=profile.name)
     revoked = []
-    # The refresh token first: revoking it usually takes its access tokens with it (RFC 7009 section 2.1).
-    for kind, value in (('refresh_token', token.refresh_token), ('access_token', token.access_token)):
-        if not value:
-            continue
+    for kind, value in tokens:
         response = client.transport.request('POST', url, option='revocation_url', **_authenticated_form(
             profile, url, {'token': value, 'token_type_hint': kind}))
         body = _json(response) or {}
         if response.status == 200:
-            revoked.append(kind)
+            if kind not in revoked:
+                revoked.append(kind)
         elif body.get('error') == 'unsupported_token_type':
             continue  # a server may revoke refresh tokens only; that is not a failure
         else:
-            raise error_from_response(response, profile, what='token revocation')
+            raise error_from_response(response, profile, what='token revocation', option='revocation_url')
     return revoked

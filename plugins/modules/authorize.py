@@ -43,6 +43,10 @@ description:
     verifier, the device code and the tokens are never shown, at any verbosity. The task's displayed result is
     censored; the registered variable holds the tokens. Store the refresh token with
     M(tokenops.oauth2.vault_vars), as the playbook C(tokenops.oauth2.onboard) does.
+  - Where the refresh token belongs is returned in RV(refresh_token_store), from the profile's
+    O(refresh_token_vars_file) and O(refresh_token_var) (which M(tokenops.oauth2.token) and the
+    C(tokenops.oauth2.deliver) role use too) or from O(store_path). With a refresh token and such a place, the plugin also shows the keys to add to the profile,
+    as YAML to paste (RV(profile_settings)).
 extends_documentation_fragment:
   - tokenops.oauth2.profile
   - ansible.builtin.action_common_attributes
@@ -93,7 +97,17 @@ options:
       - From 0 to 65535; V(0) lets the OS pick a free port.
     type: int
   open_browser:
-    description: Also try to open the authorization URL in a browser on the controller. It is always shown.
+    description:
+      - Also open a browser on the controller, for the person not to copy a long URL. The URL is always shown.
+      - V(loopback) gives the browser a one-time link to the listener, which sends it on to the authorization URL.
+        The authorization URL itself is not given, because a command line can be read by every user of the
+        machine, and its C(state) would let another user answer the listener in the person's place. Requested a
+        second time, the link ends the authorization with an error. V(paste) opens the authorization URL itself (only what the person pastes
+        completes it); V(device) opens the verification page, without the user code.
+      - Python's C(webbrowser) picks the browser (the C(BROWSER) variable, the desktop's default), in a process of
+        its own that the task neither waits for nor hears from. Without a graphical session (no C(DISPLAY),
+        C(WAYLAND_DISPLAY) or C(BROWSER)) nothing is started and the task says so.
+      - Leave it off on a machine shared with users you do not trust.
     type: bool
     default: false
   authorization_params:
@@ -101,10 +115,19 @@ options:
       - Extra query parameters for the authorization URL, such as C(prompt), C(login_hint) or C(access_type).
       - They may not replace C(response_type), C(client_id), C(redirect_uri), C(state) or the PKCE parameters.
     type: dict
+  store_path:
+    description:
+      - Where the refresh token is to be stored, instead of the profile's O(refresh_token_vars_file). A relative path
+        is relative to the current directory (the profile's own is relative to the inventory directory).
+      - It only decides RV(refresh_token_store) and RV(profile_settings); this plugin writes no file.
+    type: path
 attributes:
   check_mode:
-    support: none
-    details: An authorization cannot be rehearsed; the task is skipped in check mode.
+    support: partial
+    details:
+      - An authorization cannot be rehearsed. In check mode the task checks the profile, finds the flow's endpoint
+        (from the issuer's discovery document, if need be) and the redirect URI, and returns
+        RV(refresh_token_store); nothing is shown to a person and no request is started.
   diff_mode:
     support: none
 notes:
@@ -127,19 +150,26 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Authorize with a browser on this controller (redirect to 127.0.0.1) and register the tokens
+- name: Authorize with a browser opened on this controller (redirect to 127.0.0.1) and register the tokens
   tokenops.oauth2.authorize:
-    profile: lockit
+    profile: lockit  # its refresh_token_vars_file says where the refresh token belongs
     flow: loopback
+    open_browser: true
   register: lockit_authorization
   run_once: true
 
-- name: Keep the refresh token, vault-encrypted with this run's vault secret
+- name: Keep the refresh token where it belongs, vault-encrypted with this run's vault secret
   tokenops.oauth2.vault_vars:
-    path: "{{ inventory_dir }}/group_vars/all/lockit_refresh_token.yml"
-    values:
-      vault_lockit_refresh_token: "{{ lockit_authorization.refresh_token }}"
+    path: "{{ lockit_authorization.refresh_token_store.path }}"
+    values: "{{ {lockit_authorization.refresh_token_store.var: lockit_authorization.refresh_token} }}"
   run_once: true
+
+- name: Check mode - check the profile and its endpoints, and learn where the refresh token will go
+  tokenops.oauth2.authorize:
+    profile: lockit
+    store_path: secrets/lockit_refresh_token.yml
+  check_mode: true
+  register: lockit_plan
 
 - name: Headless controller - show a user code to approve on a phone or laptop
   tokenops.oauth2.authorize:
@@ -214,4 +244,24 @@ pending_for:
   returned: O(start_only=true)
   type: int
   sample: 900
+refresh_token_store:
+  description:
+    - Where the refresh token belongs, O(store_path) or else the profile's O(refresh_token_vars_file) (made absolute
+      against the inventory directory), and O(refresh_token_var) (default C(vault_<profile>_refresh_token)).
+  returned: when O(store_path) or O(refresh_token_vars_file) is set, in check mode, with O(start_only=true), and on
+    success when the server issued a refresh token
+  type: dict
+  sample: {path: /srv/inventory/group_vars/all/lockit_refresh_token.yml, var: vault_lockit_refresh_token}
+profile_settings:
+  description:
+    - The keys that make the profile renew unattended once the refresh token is stored at RV(refresh_token_store),
+      C(grant_type), C(refresh_token) (a reference to the variable, never its value), C(refresh_token_vars_file)
+      (relative to the inventory directory when the file lies under it) and, when not the default,
+      C(refresh_token_var). The same keys are shown on the screen as YAML.
+  returned: success, when RV(refresh_token_store) is returned
+  type: dict
+  sample:
+    grant_type: refresh_token
+    refresh_token: '{{ vault_lockit_refresh_token }}'
+    refresh_token_vars_file: group_vars/all/lockit_refresh_token.yml
 '''

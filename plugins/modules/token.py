@@ -35,8 +35,12 @@ options:
     type: str
   state:
     description:
-      - V(present) obtains a token. V(absent) revokes (RFC 7009) the cached access and refresh tokens at the
-        profile's O(revocation_url) (or the issuer's C(revocation_endpoint)) and removes them from the cache.
+      - V(present) obtains a token. V(absent) revokes (RFC 7009), at the profile's O(revocation_url) (or the
+        issuer's C(revocation_endpoint)), the access and refresh tokens held for the profile in the token cache,
+        which it then forgets, and the O(refresh_token) the profile or the task gives, if it is another one.
+      - With V(absent), a profile without a cache (O(cache=false), or O(fetch_on=host) without O(cache_dir)) and
+        without O(refresh_token) holds nothing to revoke, and the task fails saying so; give the refresh token to
+        revoke as O(refresh_token).
     type: str
     default: present
     choices: [present, absent]
@@ -49,6 +53,8 @@ options:
       - Check the token after obtaining it, with the profile's O(validate_url) (such as Harbor's test-token) or
         else RFC 7662 introspection at O(introspection_url) (or the issuer's C(introspection_endpoint)), and
         report whom it belongs to in RV(validation).
+      - Introspection authenticates as O(introspection_client_id) when the profile names one (a server may let only
+        a resource server introspect), else as the profile's own client.
     type: bool
     default: false
   fetch_on:
@@ -75,7 +81,9 @@ requirements:
   - requests (on the host that sends the request)
   - cryptography (for the token cache)
 notes:
-  - The result is never C(changed), since obtaining a token changes nothing on the hosts.
+  - Obtaining a token is never C(changed), since it changes nothing on the hosts. A revocation (O(state=absent)) is
+    C(changed) when it revoked a token; a server answers a token it no longer knows as revoked (RFC 7009 section
+    2.2), so a O(refresh_token) given by the profile is revoked again, and C(changed), on every run.
 seealso:
   - plugin: tokenops.oauth2.token
     plugin_type: lookup
@@ -164,7 +172,7 @@ refresh_token_store:
   type: dict
   sample: {path: /srv/inventory/group_vars/all/lockit_refresh_token.yml, var: vault_lockit_refresh_token}
 revoked:
-  description: With O(state=absent), the kinds of token revoked.
+  description: With O(state=absent), the kinds of token revoked (in check mode, that would be revoked), each once.
   returned: when O(state=absent)
   type: list
   elements: str

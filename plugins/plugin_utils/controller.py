@@ -131,18 +131,39 @@ def default_refresh_token_var(profile_name):
     return 'vault_%s_refresh_token' % re.sub('[^A-Za-z0-9_]', '_', profile_name)
 
 
-def refresh_token_store(profile, variables):
-    """Where a rotated refresh token of ``profile`` goes back to (``path``, ``var``), or None when nowhere.
+def refresh_token_store(profile, variables, path=None):
+    """Where the refresh token of ``profile`` is kept (``path``, ``var``), or None when nowhere.
 
-    The onboard playbook stored the first refresh token there; writing each rotated one back keeps the next run
-    working when the controller cache is gone (a fresh AWX job container, a new controller).
+    The onboard playbook stores the first refresh token there; writing each rotated one back keeps the next run
+    working when the controller cache is gone (a fresh AWX job container, a new controller). ``path``, when given,
+    replaces the profile's refresh_token_vars_file and, relative, is relative to the current directory (a path given
+    on the command line, like the onboard playbook's store_path); the profile's own is relative to the inventory.
     """
-    path = profile.get('refresh_token_vars_file')
-    if not path:
-        return None
-    if not os.path.isabs(path):
-        path = os.path.join(inventory_directory(variables), path)
+    if path:
+        path = os.path.abspath(path)
+    else:
+        path = profile.get('refresh_token_vars_file')
+        if not path:
+            return None
+        if not os.path.isabs(path):
+            path = os.path.join(inventory_directory(variables), path)
     return dict(path=path, var=profile.get('refresh_token_var') or default_refresh_token_var(profile.name))
+
+
+def refresh_token_settings(profile, store, variables):
+    """The profile keys that make ``profile`` renew unattended with the refresh token kept at ``store`` (as
+    refresh_token_store returns it), in the order to show them: what the onboard playbook tells the operator to add.
+
+    refresh_token_vars_file is relative to the inventory directory when the file lies under it, so that the
+    inventory can move; refresh_token_store reads the keys back to the same ``store``.
+    """
+    settings = dict(grant_type='refresh_token', refresh_token='{{ %s }}' % store['var'])
+    relative = os.path.relpath(store['path'], inventory_directory(variables))
+    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    settings['refresh_token_vars_file'] = store['path'] if outside else relative
+    if store['var'] != default_refresh_token_var(profile.name):
+        settings['refresh_token_var'] = store['var']
+    return settings
 
 
 def as_ansible_error(exc):

@@ -48,6 +48,14 @@ def authlib_server():
         yield server
 
 
+@pytest.fixture
+def intruder():
+    """Another user of this machine: a real unprivileged account (tests/integration/local_users.py)."""
+    from local_users import local_intruder
+    with local_intruder() as user:
+        yield user
+
+
 @pytest.fixture(scope="session")
 def quirks_server():
     with _server("quirks") as server:

@@ -28,10 +28,12 @@ import time
 
 import pytest
 import requests
+import yaml
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ansible_runner_helper import PLAYBOOK_DIR, REPO_ROOT, ansible_env  # noqa: E402
+from local_users import as_intruder  # noqa: E402
 
 from tests.servers.launch import _walk_interactions, approve_device_code  # noqa: E402
 
@@ -45,7 +47,7 @@ RECAP = re.compile(r'localhost\s+:\s+ok=\d+\s+changed=\d+\s+unreachable=0\s+fail
 class Run:
     """A running ansible-playbook whose output is read as it comes, from a pipe or from a terminal."""
 
-    def __init__(self, args, env, terminal=False):
+    def __init__(self, args, env, terminal=False, cwd=REPO_ROOT):
         self._chunks = []
         self._changed = threading.Condition()
         if terminal:
@@ -54,13 +56,13 @@ class Run:
             attrs[3] &= ~termios.ECHO  # our typing is not output: only what ansible-playbook writes is
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
             # A session of its own with the terminal as controlling tty: ansible.builtin.pause then prompts on it.
-            self.proc = subprocess.Popen(args, env=env, cwd=REPO_ROOT, stdin=slave, stdout=slave, stderr=slave,
+            self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
                                          start_new_session=True,
                                          preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
             os.close(slave)
             self._fd = master
         else:
-            self.proc = subprocess.Popen(args, env=env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
             self._fd = self.proc.stdout.fileno()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -134,6 +136,7 @@ class Site:
         self.password_file.write_text(VAULT_PASSWORD + '\n')
         self.cache_dir = root / 'cache'
         self.profiles = profiles
+        self.extra_env = {}
         self.runs = []
         self.write_profiles()
 
@@ -148,10 +151,11 @@ class Site:
                 '--vault-password-file', str(self.password_file)] + list(args)
 
     def env(self):
-        return ansible_env({'TOKENOPS_OAUTH2_CACHE_DIR': str(self.cache_dir), 'PYTHONUNBUFFERED': '1'})
+        return ansible_env(dict({'TOKENOPS_OAUTH2_CACHE_DIR': str(self.cache_dir), 'PYTHONUNBUFFERED': '1'},
+                                **self.extra_env))
 
-    def start(self, playbook, *args, terminal=False):
-        run = Run(self.command(playbook, *args), self.env(), terminal=terminal)
+    def start(self, playbook, *args, terminal=False, cwd=REPO_ROOT):
+        run = Run(self.command(playbook, *args), self.env(), terminal=terminal, cwd=cwd)
         self.runs.append(run)
         return run
 
@@ -160,14 +164,17 @@ class Site:
         for run in self.runs:
             run.kill()
 
-    def onboard(self, name, *args, terminal=False, capture=True):
-        """Start the onboard playbook for profile NAME, storing into group_vars/all/NAME_refresh_token.yml.
-        With CAPTURE, through onboard_capture.yml, which also records the registered result."""
+    def onboard(self, name, *args, terminal=False, capture=True, store_path=True, cwd=REPO_ROOT):
+        """Start the onboard playbook for profile NAME, storing into group_vars/all/NAME_refresh_token.yml (with
+        STORE_PATH, given as -e store_path; else the profile says where). With CAPTURE, through onboard_capture.yml,
+        which also records the registered result."""
         playbook = os.path.join(PLAYBOOK_DIR, 'onboard_capture.yml') if capture else 'tokenops.oauth2.onboard'
-        extra = ['-e', 'profile=%s' % name, '-e', 'store_path=%s' % self.store_path(name), '-e', 'listen_timeout=60']
+        extra = ['-e', 'profile=%s' % name, '-e', 'listen_timeout=60']
+        if store_path:
+            extra += ['-e', 'store_path=%s' % self.store_path(name)]
         if capture:
             extra += ['-e', 'onboard_results_file=%s' % self.results_file(name)]
-        return self.start(playbook, *(extra + list(args)), terminal=terminal)
+        return self.start(playbook, *(extra + list(args)), terminal=terminal, cwd=cwd)
 
     def results_file(self, name):
         return self.root / ('%s-results.json' % name)
@@ -175,20 +182,19 @@ class Site:
     def results(self, name):
         return json.loads(self.results_file(name).read_text())
 
-    def stored_refresh_token(self, name):
+    def stored_refresh_token(self, name, var=None):
         from ansible.parsing.vault import VaultLib, VaultSecret
         text = self.store_path(name).read_text()
         assert '!vault |' in text and '$ANSIBLE_VAULT;1.1;AES256' in text, text
-        var = 'vault_%s_refresh_token' % name
+        var = var or 'vault_%s_refresh_token' % name
         assert text.startswith('---\n%s: !vault |\n' % var), text
         ciphertext = '\n'.join(line.strip() for line in text.split('\n')[2:] if line.strip())
         vault = VaultLib([('default', VaultSecret(VAULT_PASSWORD.encode()))])
         return vault.decrypt(ciphertext).decode()
 
-    def use_stored_refresh_token(self, name, secrets):
+    def use_stored_refresh_token(self, name, secrets, onboard_output):
         """Apply what the onboard run said to add to the profile, then obtain a token unattended with it."""
-        self.profiles[name].update(grant_type='refresh_token',
-                                   refresh_token='{{ vault_%s_refresh_token }}' % name)
+        self.profiles[name].update(shown_settings(onboard_output, name))
         self.write_profiles()
         run = self.start(os.path.join(PLAYBOOK_DIR, 'onboard_use.yml'), '-e', 'profile=%s' % name,
                          '-e', 'onboard_results_file=%s' % self.results_file(name + '-use'))
@@ -227,6 +233,35 @@ def assert_no_leak(output, secrets, code_challenge=None):
     if code_challenge:
         verifiers = [w for w in VERIFIER_LIKE.findall(output) if challenge_of(w) == code_challenge]
         assert not verifiers, 'the code_verifier leaked into the -vvvv output'
+
+
+def shown_settings(output, name):
+    """The profile keys the onboard run told the person to add: the indented YAML block after its sentence."""
+    lines = output.split('\n')
+    intro = 'set these keys in oauth2_profiles.%s, replacing its grant_type:' % name
+    start = next(i for i, line in enumerate(lines) if line.endswith(intro))
+    assert lines[start + 1] == '', 'a blank line, then the block'
+    block = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        assert line.startswith('    '), line
+        block.append(line[4:])
+    settings = yaml.safe_load('\n'.join(block))
+    assert [line for line in lines if line.endswith('replacing its grant_type:')] == [lines[start]], 'shown once'
+    return settings
+
+
+def assert_shows_only_its_own_steps(output):
+    """What a person reads: no task of another flow shown as skipped."""
+    skipped = [line for line in output.split('\n') if line.startswith('skipping:')]
+    assert not skipped, skipped
+
+
+def assert_waits_after(run, last_line):
+    """The run, waiting for the person, shows LAST_LINE last: what they act on is not scrolled away."""
+    time.sleep(1)  # what the run would write after it, it would have written by now
+    assert run.output.rstrip('\n').split('\n')[-1] == last_line, run.output[-400:]
 
 
 def query_of(url):
@@ -291,10 +326,17 @@ def userinfo(server, access_token):
 def test_loopback_flow_then_unattended_refresh(make_site, oidc_provider, client_name):
     client = oidc_provider.clients[client_name]
     name = 'idp_%s' % client_name
-    site = make_site({name: code_profile(oidc_provider, client)})
-    run = site.onboard(name, *loopback_args(oidc_provider, client['client_id']))  # flow defaults to loopback
+    vars_file = 'group_vars/all/%s_refresh_token.yml' % name
+    if client_name == 'web':  # -e store_path, relative to the current directory
+        site = make_site({name: code_profile(oidc_provider, client)})
+        run = site.onboard(name, '-e', 'store_path=inventory/' + vars_file,
+                           *loopback_args(oidc_provider, client['client_id']), store_path=False, cwd=str(site.root))
+    else:  # the profile's refresh_token_vars_file, relative to the inventory
+        site = make_site({name: code_profile(oidc_provider, client, refresh_token_vars_file=vars_file)})
+        run = site.onboard(name, *loopback_args(oidc_provider, client['client_id']), store_path=False)
 
     url = run.wait_for(r'Authorization URL: (\S+)').group(1)
+    assert_waits_after(run, 'Authorization URL: ' + url)
     params = query_of(url)
     assert url.startswith(oidc_provider.url + '/auth?')
     assert params['code_challenge_method'] == 'S256' and len(params['code_challenge']) == 43
@@ -313,11 +355,13 @@ def test_loopback_flow_then_unattended_refresh(make_site, oidc_provider, client_
     assert obtained['refresh_token'] and obtained['access_token'] and obtained['flow'] == 'loopback'
     assert userinfo(oidc_provider, obtained['access_token'])['sub'] == 'alice'
     assert site.stored_refresh_token(name) == obtained['refresh_token']
-    assert 'grant_type: refresh_token' in out and "refresh_token: '{{ vault_%s_refresh_token }}'" % name in out
+    assert shown_settings(out, name) == dict(grant_type='refresh_token', refresh_token='{{ vault_%s_refresh_token }}'
+                                             % name, refresh_token_vars_file=vars_file)
+    assert_shows_only_its_own_steps(out)
     secrets = {code, client.get('client_secret'), obtained['access_token'], obtained['refresh_token']}
     assert_no_leak(out, secrets, params['code_challenge'])
 
-    used = site.use_stored_refresh_token(name, secrets)
+    used = site.use_stored_refresh_token(name, secrets, out)
     assert used['access_token'] != obtained['access_token']
     assert userinfo(oidc_provider, used['access_token'])['sub'] == 'alice'
 
@@ -417,7 +461,7 @@ def test_paste_flow_against_lockitnetwork_by_running_again(make_site, tmp_path, 
                obtained['refresh_token']}
     assert_no_leak(out, secrets, params['code_challenge'])
 
-    site.use_stored_refresh_token('lockit', secrets)
+    site.use_stored_refresh_token('lockit', secrets, out)
 
 
 def test_paste_flow_at_the_prompt(make_site, quirks_server):
@@ -433,13 +477,15 @@ def test_paste_flow_at_the_prompt(make_site, quirks_server):
         time.sleep(0.5)
         run.type(location + '\r')
         try:
-            run.wait_for(r'TASK \[Authorize\]', timeout=5)
+            run.wait_for(r'TASK \[Authorize with the address the browser was sent to\]', timeout=5)
             break
         except AssertionError:
             if run.proc.poll() is not None:
                 raise
     rc, out = run.finish()
     assert_succeeded(rc, out)
+    assert_shows_only_its_own_steps(out)
+    assert shown_settings(out, 'lockit')['refresh_token_vars_file'] == 'group_vars/all/lockit_refresh_token.yml'
     refresh_token = site.stored_refresh_token('lockit')
     assert_no_leak(out, {query_of(location)['code'], lockit['client_secret'], refresh_token},
                    query_of(url)['code_challenge'])
@@ -449,19 +495,134 @@ def test_paste_flow_at_the_prompt(make_site, quirks_server):
 def test_device_flow_then_unattended_refresh(make_site, oidc_provider):
     client = oidc_provider.clients['device']
     profile = dict(issuer=oidc_provider.url, client_id=client['client_id'], client_auth='none',
-                   scope='openid offline_access')
+                   scope='openid offline_access', refresh_token_vars_file='group_vars/all/headless_refresh_token.yml')
     site = make_site({'headless': profile})
-    run = site.onboard('headless', '-e', 'flow=device')
+    run = site.onboard('headless', '-e', 'flow=device', '-e', 'store_var=headless_rt', store_path=False)
     user_code = run.wait_for(r'User code: (\S+)').group(1)
     assert run.wait_for(r'Verification URL: (\S+)').group(1) == oidc_provider.url + '/device'
+    assert_waits_after(run, run.wait_for(r'The code expires in \d+ s; checking for approval every \d+ s\.').group(0))
     approve_device_code(oidc_provider, user_code)
     rc, out = run.finish()
     assert_succeeded(rc, out)
+    assert_shows_only_its_own_steps(out)
 
     obtained = site.results('headless')
     assert obtained['flow'] == 'device' and obtained['refresh_token']
     assert userinfo(oidc_provider, obtained['access_token'])['sub'] == 'alice'
-    assert site.stored_refresh_token('headless') == obtained['refresh_token']
+    assert site.stored_refresh_token('headless', 'headless_rt') == obtained['refresh_token']
+    assert shown_settings(out, 'headless') == dict(
+        grant_type='refresh_token', refresh_token='{{ headless_rt }}',
+        refresh_token_vars_file='group_vars/all/headless_refresh_token.yml', refresh_token_var='headless_rt')
+    assert 'the one stored now is spent on first use' in out
     secrets = {obtained['access_token'], obtained['refresh_token']}
     assert_no_leak(out, secrets)
-    site.use_stored_refresh_token('headless', secrets)
+    site.use_stored_refresh_token('headless', secrets, out)
+
+
+# A browser as a desktop starts one: the URL on its command line, where every user of the machine can read it
+# (/proc/PID/cmdline). It records what it was given, and stays open like a browser does.
+FAKE_BROWSER = """#!%(python)s
+import json, os, sys, time
+with open(%(record)r + '.tmp', 'w') as handle:
+    json.dump(dict(pid=os.getpid(), url=sys.argv[-1]), handle)
+os.rename(%(record)r + '.tmp', %(record)r)
+time.sleep(120)
+"""
+# What another local user sees of every process: its command line.
+READ_COMMAND_LINES = 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" 2>/dev/null; echo; done'
+
+
+@pytest.fixture
+def fake_browser(tmp_path):
+    """The BROWSER to give ansible-playbook, and a function that waits for what it was asked to open."""
+    record = tmp_path / 'browser-opened.json'
+    browser = tmp_path / 'fake-browser'
+    browser.write_text(FAKE_BROWSER % dict(python=sys.executable, record=str(record)))
+    browser.chmod(0o700)
+    opened = []
+
+    def wait_for_url(timeout=30):
+        deadline = time.monotonic() + timeout
+        while not record.exists():
+            assert time.monotonic() < deadline, 'no browser was started'
+            time.sleep(0.1)
+        opened.append(json.loads(record.read_text()))
+        return opened[-1]['url']
+    yield str(browser), wait_for_url
+    for browser_run in opened:
+        try:
+            os.kill(browser_run['pid'], signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def test_open_browser_gives_the_browser_nothing_another_local_user_could_answer_the_listener_with(
+        make_site, oidc_provider, fake_browser, intruder):
+    """open_browser puts a URL on the browser's command line, which every user of the machine can read. Were it the
+    authorization URL, its state (and code_challenge) would let another user answer the listener in the person's
+    place, with a code for an account of their own obtained for that challenge: the profile would then renew as
+    them. The browser is given a one-time link to the listener instead, which sends it on."""
+    browser, opened_url = fake_browser
+    client = oidc_provider.clients['public']
+    site = make_site({'desktop': code_profile(oidc_provider, client)})
+    site.extra_env = dict(BROWSER=browser)
+    run = site.onboard('desktop', '-e', 'open_browser=true', *loopback_args(oidc_provider, client['client_id']))
+    params = query_of(run.wait_for(r'Authorization URL: (\S+)').group(1))
+    link = opened_url()
+
+    seen = as_intruder(intruder, READ_COMMAND_LINES)
+    assert link in seen, 'the other user reads the command line the browser was started with'
+    assert params['state'] not in seen and params['code_challenge'] not in seen
+
+    location, page = browse(oidc_provider, link, params['redirect_uri'])
+    assert page.status_code == 200 and 'Authorization received' in page.text
+    rc, out = run.finish()
+    assert_succeeded(rc, out)
+    assert site.stored_refresh_token('desktop') == site.results('desktop')['refresh_token']
+    assert_no_leak(out, {query_of(location)['code']}, params['code_challenge'])
+
+
+def test_the_link_given_to_the_browser_works_once(make_site, oidc_provider, fake_browser):
+    """Whoever requests the browser's link second (another user who read it, or the browser after them) ends the
+    authorization: the person sees it fail, rather than the other user finishing it unseen."""
+    browser, opened_url = fake_browser
+    client = oidc_provider.clients['public']
+    site = make_site({'twice': code_profile(oidc_provider, client)})
+    site.extra_env = dict(BROWSER=browser)
+    run = site.onboard('twice', '-e', 'open_browser=true', *loopback_args(oidc_provider, client['client_id']))
+    url = run.wait_for(r'Authorization URL: (\S+)').group(1)
+    link = opened_url()
+    first = requests.get(link, allow_redirects=False, timeout=10)
+    assert first.status_code == 302 and first.headers['Location'] == url
+    second = requests.get(link, allow_redirects=False, timeout=10)
+    assert second.status_code == 400 and 'Location' not in second.headers
+    rc, out = run.finish()
+    assert rc != 0 and 'was requested twice' in out, out
+    assert not site.store_path('twice').exists()
+
+
+def test_what_is_wrong_is_said_before_anyone_is_asked_to_authorize(make_site, oidc_provider):
+    client = oidc_provider.clients['device']
+    profile = dict(issuer=oidc_provider.url, client_id=client['client_id'], client_auth='none', scope='openid')
+    site = make_site({'nowhere': profile})
+    rc, out = site.onboard('nowhere', '-e', 'flow=device', store_path=False).finish()
+    assert rc != 0 and "Profile 'nowhere' names no vars file for its refresh token" in out, out
+    assert 'User code' not in out
+
+    rc, out = site.onboard('nowhere', '-e', 'flow=browser').finish()
+    assert rc != 0 and 'flow' in out and 'loopback, paste, device' in out and 'User code' not in out
+
+    rc, out = site.onboard('nowhere', '-e', 'flow=device', '-e', 'store_var=not-a-name').finish()
+    assert rc != 0 and "'refresh_token_var' must be an Ansible variable name" in out and 'User code' not in out
+
+
+def test_check_mode_says_where_the_refresh_token_would_go_and_authorizes_nothing(make_site, oidc_provider):
+    client = oidc_provider.clients['device']
+    profile = dict(issuer=oidc_provider.url, client_id=client['client_id'], client_auth='none',
+                   scope='openid offline_access', refresh_token_vars_file='group_vars/all/rehearsal_refresh_token.yml')
+    site = make_site({'rehearsal': profile})
+    rc, out = site.onboard('rehearsal', '-e', 'flow=device', '--check', store_path=False, capture=False).finish()
+    assert_succeeded(rc, out)
+    assert "Profile 'rehearsal' is ready for the device flow; its refresh token would be stored as " \
+           "vault_rehearsal_refresh_token in %s" % site.store_path('rehearsal') in out
+    assert 'User code' not in out and not site.store_path('rehearsal').exists()

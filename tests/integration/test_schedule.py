@@ -19,15 +19,12 @@ __metaclass__ = type
 import fcntl
 import json
 import os
-import pwd
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections import namedtuple
 
 import pytest
@@ -36,6 +33,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ansible_runner_helper import PLAYBOOK_DIR, failure_record_env, run_playbook, session_dir  # noqa: E402  pylint: disable=wrong-import-position
+from local_users import as_intruder  # noqa: E402  pylint: disable=wrong-import-position
 from token_helper import cache_env  # noqa: E402  pylint: disable=wrong-import-position
 
 from tests.servers.launch import start  # noqa: E402  pylint: disable=wrong-import-position
@@ -318,30 +316,6 @@ def test_refuses_prompts_relative_paths_and_missing_files(tmp_path):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Finding 6: a root job must not run what another user can change.
-
-Intruder = namedtuple('Intruder', 'name uid gid home base')
-
-
-@pytest.fixture
-def intruder():
-    """A real unprivileged user, and a directory under /tmp it can reach (pytest's own are 0700 root)."""
-    name = 'tkops-%s' % uuid.uuid4().hex[:8]
-    subprocess.run(['useradd', '--create-home', '--shell', '/usr/sbin/nologin', name], check=True)
-    base = tempfile.mkdtemp(prefix='tokenops-schedule-trust-')
-    os.chmod(base, 0o755)
-    entry = pwd.getpwnam(name)
-    try:
-        yield Intruder(name, entry.pw_uid, entry.pw_gid, entry.pw_dir, base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-        subprocess.run(['userdel', '--remove', name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-
-
-def as_intruder(intruder, script):
-    """Run a shell script as the intruder (no root, no supplementary groups)."""
-    subprocess.run(['setpriv', '--reuid=%d' % intruder.uid, '--regid=%d' % intruder.gid, '--clear-groups',
-                    '/bin/sh', '-c', script], cwd=intruder.base, check=True)
-
 
 def write(path, text, mode):
     os.makedirs(os.path.dirname(path), exist_ok=True)

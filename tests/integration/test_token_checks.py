@@ -111,3 +111,73 @@ def test_revoke_cached_tokens(tmp_path, oidc_provider):
     refresh = requests.post(oidc_provider.url + '/token', auth=(web['client_id'], web['client_secret']), timeout=10,
                             data=dict(grant_type='refresh_token', refresh_token=token['refresh_token']))
     assert refresh.status_code == 400 and refresh.json()['error'] == 'invalid_grant'
+
+
+def authlib_password_profile(server, client_name='basic', **options):
+    client, user = server.clients[client_name], server.users['alice']
+    profile = dict(token_url=server.url + '/oauth/token', grant_type='password', client_id=client['client_id'],
+                   client_secret=client['client_secret'], client_auth=client['client_auth'],
+                   username=user['username'], password=user['password'], scope='read write')
+    profile.update(options)
+    return profile
+
+
+@pytest.fixture(scope='module')
+def introspection_by_resource_server():
+    """authlib, where only the resource server may introspect: to any other client every token is inactive."""
+    with start('authlib', introspection='resource_server') as server:
+        yield server
+
+
+def test_validate_introspects_with_the_resource_servers_credentials(tmp_path, introspection_by_resource_server):
+    server = introspection_by_resource_server
+    resource_server = server.clients['resource_server']
+    profile = authlib_password_profile(server, introspection_url=server.url + '/oauth/introspect')
+
+    out = fail(tmp_path, dict(own_client=profile), 'own_client', args=('-e', 'token_validate=true'))
+    assert 'the authorization server says the token is not active' in out
+    assert 'introspection_client_id' in out, 'the hint names the way out'
+
+    profile.update(introspection_client_id=resource_server['client_id'],
+                   introspection_client_secret=resource_server['client_secret'])
+    (tmp_path / 'resource_server').mkdir()
+    results = obtain(tmp_path / 'resource_server', dict(resource_server=profile), lookup=False, token_validate=True,
+                     args=('-vvvv',))
+    validation = results['module']['resource_server']['validation']
+    assert validation == dict(valid=True, method='introspection', owner='alice', scope='read write')
+    assert resource_server['client_secret'] not in results['stdout']
+
+
+def test_a_wrong_introspection_url_gets_a_hint_about_introspection(tmp_path, authlib_server):
+    """The token endpoint put in introspection_url answers unsupported_grant_type: the hint must not send the
+    operator to the profile's grant_type."""
+    profile = authlib_password_profile(authlib_server, introspection_url=authlib_server.url + '/oauth/token')
+    out = fail(tmp_path, dict(wrong=profile), 'wrong', args=('-e', 'token_validate=true'))
+    assert 'token introspection refused' in out and 'unsupported_grant_type' in out
+    assert "that is a token endpoint's answer: set introspection_url to an RFC 7662 introspection endpoint" in out
+    assert 'does not offer this grant_type' not in out
+
+
+def test_state_absent_without_a_cache_revokes_the_refresh_token_it_is_given(tmp_path, authlib_server):
+    client = authlib_server.clients['basic']
+    issued = requests.post(authlib_server.url + '/oauth/token', auth=(client['client_id'], client['client_secret']),
+                           data=dict(grant_type='password', username='alice', password='alice-password',
+                                     scope='read'), timeout=10).json()
+    profile = dict(token_url=authlib_server.url + '/oauth/token', revocation_url=authlib_server.url + '/oauth/revoke',
+                   grant_type='refresh_token', refresh_token=issued['refresh_token'], cache=False,
+                   client_id=client['client_id'], client_secret=client['client_secret'])
+    run_playbook('token_revoke_given.yml', '-e', '@' + write_vars(tmp_path, dict(given=profile), token_name='given'))
+    refresh = requests.post(authlib_server.url + '/oauth/token', auth=(client['client_id'], client['client_secret']),
+                            data=dict(grant_type='refresh_token', refresh_token=issued['refresh_token']), timeout=10)
+    assert refresh.status_code == 400 and refresh.json()['error'] == 'invalid_grant'
+
+
+def test_state_absent_without_a_cache_or_a_refresh_token_is_an_error(tmp_path, authlib_server):
+    client = authlib_server.clients['basic']
+    profile = dict(token_url=authlib_server.url + '/oauth/token', revocation_url=authlib_server.url + '/oauth/revoke',
+                   cache=False, client_id=client['client_id'], client_secret=client['client_secret'])
+    proc = run_playbook('token_revoke_given.yml', '-e', '@' + write_vars(tmp_path, dict(bare=profile),
+                                                                         token_name='bare'), check=False)
+    assert proc.returncode != 0 and 'Traceback' not in proc.stdout
+    assert "profile 'bare': state=absent revokes the tokens kept in the token cache" in proc.stdout
+    assert 'give the refresh token to revoke as refresh_token' in proc.stdout

@@ -3,11 +3,14 @@
     python tests/servers/authlib_server.py [PORT] [CONFIG_JSON]
 
 PORT (argv or $PORT, default 0 = any free port). CONFIG_JSON (argv or $AUTHLIB_SERVER_CONFIG) may set
-access_token_ttl (s, default 3600). Prints ``READY <port>`` on stdout once listening.
+access_token_ttl (s, default 3600) and introspection: "own" (the default: a client may introspect its own tokens)
+or "resource_server" (only the client ``resource_server`` may, any token; to the others every token is inactive, as
+RFC 7662 section 2.2 has a server answer a client that may not introspect it). Prints ``READY <port>`` on stdout
+once listening.
 
 POST /oauth/token       password, refresh_token (rotating; reuse is invalid_grant), client_credentials
                         (the public client ``public``, without a secret: password and refresh_token only)
-POST /oauth/introspect  RFC 7662 (a client may introspect its own tokens)
+POST /oauth/introspect  RFC 7662
 POST /oauth/revoke      RFC 7009
 GET  /me                Bearer -> the token's user
 GET  /_clients, GET /_stats, POST /_stats/reset
@@ -58,6 +61,14 @@ CLIENTS = {
         "client_auth": "none",
         "grant_types": ["password", "refresh_token"],
         "scope": "read write",
+    },
+    # A resource server: it obtains no tokens, it only introspects them.
+    "resource_server": {
+        "client_id": "authlib-resource-server",
+        "client_secret": "authlib-resource-server-secret",
+        "client_auth": "client_secret_basic",
+        "grant_types": [],
+        "scope": "",
     },
 }
 USERS = {"alice": {"id": 1, "username": "alice", "password": "alice-password"}}
@@ -191,11 +202,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = BOTH_SECRET_METHODS
+    policy = "own"  # or "resource_server": see the module docstring
 
     def query_token(self, token_string, token_type_hint):
         return find_token(token_string, token_type_hint)
 
     def check_permission(self, token, client, request):
+        if self.policy == "resource_server":
+            return client.client_id == CLIENTS["resource_server"]["client_id"]
         return token.client_id == client.client_id
 
     def introspect_token(self, token):
@@ -237,6 +251,7 @@ def create_app(config):
     server.register_grant(PasswordGrant)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(RefreshTokenGrant)
+    Introspection.policy = config.get("introspection", "own")
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     protect = ResourceProtector()

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 
 from .fakes import FakeTransport, json_response
@@ -235,3 +235,40 @@ def test_a_discovered_token_endpoint_must_be_a_plain_url(endpoint):
         client(prof, transport).get_token()
     assert 'discovered-pw' not in str(err.value) and '\x1b' not in str(err.value)
     assert len(transport.calls) == 1, 'nothing was sent to it'
+
+
+REVOKE_URL = 'https://idp.example/revoke'
+
+
+def revoked_ok():
+    return json_response({}, url=REVOKE_URL)
+
+
+def test_without_a_cache_or_a_refresh_token_state_absent_says_there_is_nothing_to_revoke():
+    transport = FakeTransport()
+    with pytest.raises(ProfileError) as info:
+        client(profile(cache=False, revocation_url=REVOKE_URL), transport).revoke_held()
+    assert 'there are none' in str(info.value) and 'refresh_token' in info.value.hint and not transport.calls
+
+
+def test_without_a_cache_the_refresh_token_given_is_revoked():
+    transport = FakeTransport(revoked_ok())
+    prof = profile(cache=False, revocation_url=REVOKE_URL, grant_type='refresh_token', refresh_token='given-rt')
+    assert client(prof, transport).revoke_held() == ['refresh_token']
+    assert [c['data'] for c in transport.calls] == [{'token': 'given-rt', 'token_type_hint': 'refresh_token'}]
+
+
+def test_the_cached_tokens_and_the_profiles_older_refresh_token_are_all_revoked(cache):
+    prof = profile(revocation_url=REVOKE_URL, grant_type='refresh_token', refresh_token='onboarded-rt')
+    first = client(prof, FakeTransport(token_body(1, refresh_token='rotated-rt')), cache=cache)
+    first.get_token()
+    transport = FakeTransport(revoked_ok(), revoked_ok(), revoked_ok())
+    assert client(prof, transport, cache=cache).revoke_held() == ['refresh_token', 'access_token']
+    assert [c['data']['token'] for c in transport.calls] == ['rotated-rt', 'onboarded-rt', 'access-1']
+    assert client(prof, FakeTransport(), cache=cache).held_token() is None
+
+
+def test_check_mode_revokes_nothing(cache):
+    prof = profile(cache=False, revocation_url=REVOKE_URL, grant_type='refresh_token', refresh_token='given-rt')
+    transport = FakeTransport()
+    assert client(prof, transport).revoke_held(check_mode=True) == ['refresh_token'] and not transport.calls

@@ -104,8 +104,15 @@ def test_incomplete_device_authorization_responses(body):
 
 
 def test_html_instead_of_a_device_endpoint():
-    with pytest.raises(TokenEndpointError, match='not a token endpoint'):
+    with pytest.raises(TokenEndpointError, match='not an RFC 8628 device authorization endpoint') as info:
         request_device_authorization(profile(), DEVICE_URL, FakeTransport(text_response('<h1>login</h1>')))
+    assert info.value.hint.startswith('check device_authorization_url: it must be an RFC 8628 device authorization')
+
+
+def test_a_device_authorization_url_that_does_not_exist_names_the_option():
+    with pytest.raises(TokenEndpointError) as info:
+        request_device_authorization(profile(), DEVICE_URL, FakeTransport(text_response('', status=404)))
+    assert info.value.hint.startswith('check device_authorization_url: it must be an RFC 8628')
 
 
 def test_polls_at_the_interval_until_approved():

@@ -164,3 +164,25 @@ def test_localhost_listens_on_both_loopback_addresses_on_one_port():
         assert requests.get('http://[::1]:%d/callback?code=x' % port, timeout=5).status_code == 400
         answer = requests.get('http://[::1]:%d/callback?code=v6-code&state=%s' % (port, request.state), timeout=5)
         assert answer.status_code == 200 and listener.wait(5) == 'v6-code'
+
+
+def test_the_browsers_one_time_link_leads_to_the_authorization_url_once():
+    listener = LoopbackListener('http://127.0.0.1/callback', profile_name='p')
+    listener.start(lambda url: 'the-code', 'https://idp.example/auth?state=s3cret-state')
+    assert listener.browser_url.startswith(listener.base_url + '/tokenops-authorize-')
+    assert 's3cret-state' not in listener.browser_url
+    first = requests.get(listener.browser_url, allow_redirects=False, timeout=5)
+    assert first.status_code == 302 and first.headers['Location'] == 'https://idp.example/auth?state=s3cret-state'
+    assert first.headers['Cache-Control'] == 'no-store'
+    second = requests.get(listener.browser_url, allow_redirects=False, timeout=5)
+    assert second.status_code == 400 and 'Location' not in second.headers and 's3cret' not in second.text
+    with pytest.raises(AuthorizationError, match='requested twice') as info:
+        listener.wait(5)
+    assert info.value.profile == 'p' and 'open_browser off' in info.value.hint
+
+
+def test_without_an_authorization_url_there_is_no_link_to_follow():
+    listener = LoopbackListener('http://127.0.0.1/callback')
+    listener.start(lambda url: 'the-code')
+    assert requests.get(listener.browser_url, allow_redirects=False, timeout=5).status_code == 404
+    listener.close()

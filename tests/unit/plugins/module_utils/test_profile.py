@@ -173,3 +173,22 @@ def test_a_header_name_ending_in_a_newline_is_refused():
     with pytest.raises(ProfileError, match='not a valid HTTP header name'):
         build_profile('p', dict(token_url='https://idp.example/token', client_id='a', client_secret='s',
                                 headers={'X-Tenant\n': 'a'}))
+
+
+@pytest.mark.parametrize('given, missing', [
+    (dict(introspection_client_id='rs'), "'introspection_client_secret'"),
+    (dict(introspection_client_secret='rs-secret'), "'introspection_client_id'"),
+    (dict(introspection_client_auth='client_secret_post'), "'introspection_client_id' and 'introspection_client_secret'"),
+])
+def test_introspection_client_id_and_secret_go_together(given, missing):
+    options = dict(token_url='https://idp.example/token', client_id='app', client_secret='s3cret')
+    options.update(given)
+    with pytest.raises(ProfileError) as info:
+        build_profile('p', options)
+    assert str(info.value).startswith("profile 'p': %s needs %s" % (sorted(given)[0], missing))
+
+
+def test_the_introspection_client_secret_is_a_secret_of_the_profile():
+    profile = build_profile('p', dict(token_url='https://idp.example/token', client_id='app', client_secret='s3cret',
+                                      introspection_client_id='rs', introspection_client_secret='rs-s3cret'))
+    assert 'rs-s3cret' in profile.secret_values()

@@ -7,8 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
-from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import refresh_token_store
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
+    refresh_token_settings, refresh_token_store)
 
 BASE = dict(token_url='https://idp.example/token', grant_type='refresh_token', client_id='app',
             client_secret='s3cr3t', refresh_token='rt')
@@ -35,3 +39,38 @@ def test_inventory_file_source_and_explicit_variable(tmp_path):
 def test_absolute_vars_file_is_kept():
     profile = build_profile('app', dict(BASE, refresh_token_vars_file='/etc/tokenops/rt.yml'))
     assert refresh_token_store(profile, {'inventory_dir': '/srv/inv'})['path'] == '/etc/tokenops/rt.yml'
+
+
+def test_a_store_path_given_replaces_the_profiles_file_and_is_relative_to_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    profile = build_profile('app', dict(BASE, refresh_token_vars_file='group_vars/all/rt.yml'))
+    assert refresh_token_store(profile, {'inventory_dir': '/srv/inv'}, path='here/rt.yml') == dict(
+        path=str(tmp_path / 'here' / 'rt.yml'), var='vault_app_refresh_token')
+    assert refresh_token_store(build_profile('app', BASE), {}, path='/abs/rt.yml')['path'] == '/abs/rt.yml'
+
+
+@pytest.mark.parametrize('path, shown', [
+    ('/srv/inv/group_vars/all/rt.yml', 'group_vars/all/rt.yml'),
+    ('/srv/inventory-old/rt.yml', '/srv/inventory-old/rt.yml'),
+    ('/etc/tokenops/rt.yml', '/etc/tokenops/rt.yml'),
+])
+def test_the_settings_to_add_lead_back_to_the_same_store(path, shown):
+    variables = {'inventory_dir': '/srv/inv'}
+    profile = build_profile('lockit-prod', BASE)
+    store = dict(path=path, var='vault_lockit_prod_refresh_token')
+    settings = refresh_token_settings(profile, store, variables)
+    assert settings == dict(grant_type='refresh_token', refresh_token='{{ vault_lockit_prod_refresh_token }}',
+                            refresh_token_vars_file=shown)
+    assert refresh_token_store(build_profile('lockit-prod', dict(BASE, **settings)), variables) == store
+
+
+def test_a_variable_other_than_the_default_is_part_of_the_settings():
+    store = dict(path='/srv/inv/rt.yml', var='lockit_rt')
+    settings = refresh_token_settings(build_profile('lockit', BASE), store, {'inventory_dir': '/srv/inv'})
+    assert settings['refresh_token_var'] == 'lockit_rt' and settings['refresh_token'] == '{{ lockit_rt }}'
+
+
+@pytest.mark.parametrize('var', ['1st', 'with-dash', 'two words', 'x }}{{ lookup("pipe", "id") }}', 'None', u'tökén'])
+def test_refresh_token_var_must_be_a_variable_name(var):
+    with pytest.raises(ProfileError, match="'refresh_token_var' must be an Ansible variable name"):
+        build_profile('app', dict(BASE, refresh_token_var=var))
