@@ -62,14 +62,14 @@ def remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-
 Intruder = namedtuple('Intruder', 'name uid gid home base')
 
 
 def _user_command(argv, check=True):
     """useradd/userdel, retried while another test process holds the lock on /etc/passwd (exit 10: cannot lock)."""
     for _attempt in range(50):
-        proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True)
+        proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True,
+                              check=False)
         if proc.returncode != 10 and 'lock' not in proc.stderr:
             break
         time.sleep(0.2)

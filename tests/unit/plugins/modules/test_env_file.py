@@ -12,6 +12,7 @@ import os
 import stat
 
 import pytest
+from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils import private_file
