@@ -26,10 +26,11 @@ import time
 from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible.parsing.vault import VaultLib, match_encrypt_secret, parse_vaulttext_envelope
+from ansible.parsing.vault import VaultLib, is_encrypted, match_encrypt_secret, parse_vaulttext_envelope
 from ansible.utils.vars import isidentifier
 
-from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import Unsafe, Vaulted, VarsFileError, dump
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import (
+    Unsafe, Vaulted, VarsFileError, dump, load_mapping, render, utf8)
 
 try:
     from ansible.parsing.vault import EncryptedString  # ansible-core 2.19+: a !vault value, decrypted on demand
@@ -239,3 +240,32 @@ def write_atomic(path, payload, mode):
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+# --- one variable, from a plugin -------------------------------------------------------------------------------
+
+def set_vaulted_variable(path, name, value, secrets, mode=0o600):
+    """Set ``name`` to ``value`` (vault-encrypted with the run's ``secrets``) in the vars file ``path``, every other
+    line kept, as tokenops.oauth2.vault_vars does; a file vault-encrypted as a whole stays so. Creates the file
+    (``mode``) when missing, never its directory. Returns whether the file changed; VarsFileError or OSError (a
+    message without the value) when it cannot be written. What the token plugins write a rotated refresh token
+    back with."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise VaultVarsError('The directory of %s does not exist.' % path)
+    vault = RunVault(secrets, None, path)
+    with directory_lock(directory):
+        exists = os.path.exists(path)
+        raw = read(path) if exists else b''
+        encrypt_file = is_encrypted(raw)
+        text = vault.decrypt(raw, path) if encrypt_file else utf8(raw, path)
+        data = load_mapping(text, path)
+        changes, new_data, entries = plan(data, {name: value}, [], vault, encrypt_file, path)
+        if not changes:
+            return False
+        payload = to_bytes(render(text, new_data, entries, []))
+        if encrypt_file:
+            payload = vault.encrypt(payload)
+        remove_stale_temporaries(path)
+        write_atomic(path, payload, stat.S_IMODE(os.stat(path).st_mode) if exists else mode)
+    return True
