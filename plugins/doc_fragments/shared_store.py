@@ -24,7 +24,7 @@ options:
         (the primary found through Redis Sentinel, which follows a failover).
       - The user is the store's ACL user. A password in the URL is refused; give it as O(cache_password).
       - The user needs no more than C(~tokenops-oauth2:* resetchannels &tokenops-oauth2:* -@all +eval +hmget +get
-        +set +pttl +subscribe +ping +hget +hset +del +pexpire +persist +publish +time).
+        +set +pttl +subscribe +ping +wait +hget +hset +del +pexpire +persist +publish +time).
       - Entries are encrypted on the controller with a key derived from the profile's secret and O(cache_key);
         Redis sees ciphertext under names that reveal no client, URL or user. Needs the Python library C(redis)
         on the controller.
