@@ -39,9 +39,13 @@ ENTRY_NAMES = {}  # (CacheKeys, Profile) -> (the name of the profile's entry, th
 
 class TokenClient(object):
     """Obtain tokens for one validated Profile. ``cache`` is a TokenCache (or a cache with its interface) or None.
-    ``keep_refresh_token(token)``, if given, is called with every token whose refresh token differs from the
-    profile's configured one, after the cache holds it and before it is handed out (and when the cache fails to
-    store it): the controller writes it back to the profile's vars file there. It reports its own failures."""
+
+    ``keep_refresh_token(token, newest)``, if given, is called with every token handed out whose refresh token is
+    not the profile's configured one: after the cache holds it and before it is handed out (also when the cache fails
+    to store it), and on a cache hit. The controller writes it back to the profile's vars file. ``newest`` is None
+    for a token this process has just obtained, else a function that reads the refresh token the cache holds now
+    (None if none): called under the vars file's lock, it keeps a cache hit from writing back an older refresh
+    token over the one a renewal has meanwhile written. The hook reports its own failures."""
 
     def __init__(self, profile, cache=None, warn=None, clock=time.time, transport=None, keep_refresh_token=None):
         self.profile = profile
@@ -252,25 +256,20 @@ class TokenClient(object):
         return Token.from_record(record, self.profile.name)
 
     # -- writing a rotated refresh token back -------------------------------------------------------------------
-    def _keep(self, token):
+    def _keep(self, token, newest=None):
         """Give ``token`` to keep_refresh_token when its refresh token is not the configured one."""
         if self.keep_refresh_token is not None and token.refresh_token and \
                 token.refresh_token != self.profile.get('refresh_token'):
-            self.keep_refresh_token(token)
+            self.keep_refresh_token(token, newest)
 
     def _kept(self, key, secret, held):
-        """``held`` (a cache hit), once a refresh token it holds that differs from the configured one has been given
-        to keep_refresh_token (an earlier write-back failed, or its process died): under the renewal lock, so that no
-        rotation can come between reading the newest refresh token and keeping it. If another process holds the
-        lock, it is renewing and keeps its own."""
-        if self.keep_refresh_token is None or not held.refresh_token or \
-                held.refresh_token == self.profile.get('refresh_token'):
-            return held
-        with self.cache.lock(key, blocking=False) as ours:
-            if ours:
-                newest = self._cached(key, secret)
-                if newest is not None:
-                    self._keep(newest)
+        """``held`` (a cache hit), once given to keep_refresh_token: its refresh token differs from the configured
+        one when an earlier write-back failed or its process died, when another controller sharing the store
+        rotated, or when this run wrote it back already (the profile was read before)."""
+        def newest():
+            current = self._cached(key, secret)
+            return current.refresh_token if current is not None else None
+        self._keep(held, newest)
         return held
 
     def forget(self):

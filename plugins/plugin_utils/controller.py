@@ -168,10 +168,12 @@ class RefreshTokenWriteBack(object):
         self.cached = cached
         self.outcome = None
 
-    def __call__(self, token):
-        self.write(token.refresh_token)
+    def __call__(self, token, newest=None):
+        self.write(token.refresh_token, newest)
 
-    def write(self, refresh_token):
+    def write(self, refresh_token, newest=None):
+        """Write ``refresh_token`` back; or, given ``newest`` (see TokenClient), what it returns under the file's
+        lock, when it returns one."""
         from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import set_vaulted_variable
         from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import VarsFileError
         memo_key = (self.path, self.var, refresh_token)
@@ -179,7 +181,8 @@ class RefreshTokenWriteBack(object):
             self.outcome = dict(path=self.path, var=self.var, changed=False)
             return
         try:
-            changed = set_vaulted_variable(self.path, self.var, refresh_token, self.vault_secrets)
+            changed = set_vaulted_variable(self.path, self.var, lambda: (newest and newest()) or refresh_token,
+                                           self.vault_secrets)
         except (VarsFileError, OSError, AnsibleError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else '%s' % exc
             self.outcome = dict(path=self.path, var=self.var, error=reason)

@@ -246,8 +246,9 @@ def write_atomic(path, payload, mode):
 
 def set_vaulted_variable(path, name, value, secrets, mode=0o600):
     """Set ``name`` to ``value`` (vault-encrypted with the run's ``secrets``) in the vars file ``path``, every other
-    line kept, as tokenops.oauth2.vault_vars does; a file vault-encrypted as a whole stays so. Creates the file
-    (``mode``) when missing, never its directory. Returns whether the file changed; VarsFileError or OSError (a
+    line kept, as tokenops.oauth2.vault_vars does; a file vault-encrypted as a whole stays so. ``value`` may be a
+    function, called under the file's lock: what to write is then decided by the one writer at a time. Creates the
+    file (``mode``) when missing, never its directory. Returns whether the file changed; VarsFileError or OSError (a
     message without the value) when it cannot be written. What the token plugins write a rotated refresh token
     back with."""
     directory = os.path.dirname(path)
@@ -260,7 +261,8 @@ def set_vaulted_variable(path, name, value, secrets, mode=0o600):
         encrypt_file = is_encrypted(raw)
         text = vault.decrypt(raw, path) if encrypt_file else utf8(raw, path)
         data = load_mapping(text, path)
-        changes, new_data, entries = plan(data, {name: value}, [], vault, encrypt_file, path)
+        changes, new_data, entries = plan(data, {name: value() if callable(value) else value}, [], vault,
+                                          encrypt_file, path)
         if not changes:
             return False
         payload = to_bytes(render(text, new_data, entries, []))

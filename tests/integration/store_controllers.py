@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Several controllers sharing one Redis, as the shared token store's proofs need them: each one a real
+``ansible-playbook`` process with its own HOME, local token cache, Ansible temp dir and inventory, all started at
+once and each one killable as a whole (its own process group).
+
+    controllers = [Controller(tmp_path / ('c%d' % n), store_env) for n in range(4)]
+    for c in controllers:
+        c.inventory(profiles, hosts=50)
+        c.start('shared_store_hosts.yml', '-f', '10')
+    results = [c.finish() for c in controllers]       # the proc, with .stdout; c.results() reads what it recorded
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from ansible_runner_helper import PLAYBOOK_DIR, REPO_ROOT, ansible_env
+
+# The store's settings as a controller (or an AWX job) gets them: the environment.
+STORE_KEY = 'shared-store-key-for-the-proofs-0123456789abcdef'
+
+
+def store_env(server, **extra):
+    env = dict(TOKENOPS_OAUTH2_CACHE_URL=server.url, TOKENOPS_OAUTH2_CACHE_PASSWORD=server.password,
+               TOKENOPS_OAUTH2_CACHE_KEY=STORE_KEY)
+    env.update(extra)
+    return env
+
+
+class Controller(object):
+    """One controller: a directory with its HOME, cache, temp dir, inventory and results."""
+
+    def __init__(self, directory, env):
+        self.directory = directory
+        for sub in ('home', 'cache', 'tmp', 'inventory/group_vars/all'):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(str(directory / 'cache'), 0o700)
+        self.env = dict(env, HOME=str(directory / 'home'), TOKENOPS_OAUTH2_CACHE_DIR=str(directory / 'cache'),
+                        ANSIBLE_LOCAL_TEMP=str(directory / 'tmp'))
+        self.results_file = directory / 'results.json'
+        self.process = None
+        self.stdout = None
+
+    @property
+    def inventory_dir(self):
+        return self.directory / 'inventory'
+
+    def inventory(self, variables, hosts=1, host_vars=None):
+        """Local-connection hosts h01..hNN (``host_vars(index)`` gives each its variables), group vars in
+        group_vars/all/main.yml beside the inventory (so vaulted files there load as a real inventory's do)."""
+        (self.inventory_dir / 'group_vars' / 'all' / 'main.yml').write_text(json.dumps(variables))
+        all_hosts = {}
+        for index in range(hosts):
+            host = dict(ansible_connection='local', ansible_python_interpreter=sys.executable)
+            host.update(host_vars(index) if host_vars else {})
+            all_hosts['h%02d' % (index + 1)] = host
+        path = self.inventory_dir / 'hosts.json'
+        path.write_text(json.dumps({'all': {'hosts': all_hosts}}))
+        return path
+
+    def start(self, playbook, *args):
+        if not os.path.isabs(playbook):
+            playbook = os.path.join(PLAYBOOK_DIR, playbook)
+        command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook,
+                   '-i', str(self.inventory_dir / 'hosts.json'), '-e', 'store_results_file=%s' % self.results_file]
+        self.process = subprocess.Popen(command + list(args), env=ansible_env(self.env), cwd=REPO_ROOT,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                        start_new_session=True)  # its own process group: kill() takes all of it
+        return self
+
+    def finish(self, timeout=900):
+        self.stdout = self.process.communicate(timeout=timeout)[0]
+        return self.process.returncode
+
+    def kill(self):
+        """SIGKILL the whole run: ansible-playbook and every worker it forked."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.stdout = self.process.communicate(timeout=60)[0]
+
+    def results(self):
+        return json.loads(self.results_file.read_text())
+
+
+def run_all(controllers, playbook, *args):
+    """Start every controller at once, wait for all; AssertionError with the output of any that failed."""
+    for controller in controllers:
+        controller.start(playbook, *args)
+    failed = [c for c in controllers if c.finish() != 0]
+    assert not failed, '\n\n'.join('%s exited %d:\n%s' % (c.directory, c.process.returncode, c.stdout[-6000:])
+                                   for c in failed)
+    return controllers
+
+
+def run_all_from_one_start_line(controllers, playbook, *args):
+    """run_all, with every controller held at a start line until all are there (ansible-playbook start-up takes
+    seconds on a busy machine): then their token lookups begin within about a second of each other."""
+    import time
+    go_file = controllers[0].directory.parent / ('go-%d' % time.monotonic_ns())
+    ready_files = [c.directory / ('ready-%s' % go_file.name) for c in controllers]
+    for controller, ready in zip(controllers, ready_files):
+        controller.start(playbook, '-e', 'store_go_file=%s' % go_file, '-e', 'store_ready_file=%s' % ready, *args)
+    deadline = time.monotonic() + 300
+    while not all(ready.exists() for ready in ready_files):
+        assert time.monotonic() < deadline and all(c.process.poll() is None for c in controllers), \
+            'a controller never reached the start line: %s' % [c.process.poll() for c in controllers]
+        time.sleep(0.1)
+    go_file.write_text('')
+    failed = [c for c in controllers if c.finish() != 0]
+    assert not failed, '\n\n'.join('%s exited %d:\n%s' % (c.directory, c.process.returncode, c.stdout[-6000:])
+                                   for c in failed)
+    return controllers
