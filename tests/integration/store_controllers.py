@@ -81,12 +81,37 @@ class Controller(object):
         return self.process.returncode
 
     def kill(self):
-        """SIGKILL the whole run: ansible-playbook and every worker it forked."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL the whole run: ansible-playbook and every worker it forked (each worker is a session of its own,
+        so a process group is not enough: every descendant is found by its parent)."""
+        doomed = [self.process.pid] + descendants(self.process.pid)
+        os.killpg(self.process.pid, signal.SIGSTOP)  # no new worker while the others die
+        for pid in reversed(doomed):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.stdout = self.process.communicate(timeout=60)[0]
 
     def results(self):
         return json.loads(self.results_file.read_text())
+
+
+def descendants(pid):
+    """Every living descendant of ``pid`` (from /proc), children first."""
+    parents = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/stat' % entry) as handle:
+                    parents.setdefault(int(handle.read().rsplit(')', 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(0), [])
+        found.extend(children)
+        todo.extend(children)
+    return found
 
 
 def run_all(controllers, playbook, *args):

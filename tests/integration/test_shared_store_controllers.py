@@ -124,3 +124,68 @@ def test_eight_rotations_at_once_from_four_controllers_never_break_the_refresh_c
 
 
 RENEW_BEFORE = 20
+
+
+def test_a_sigkilled_lock_holder_is_replaced_after_its_lease_and_its_late_write_is_fenced(tmp_path, quirks_server,
+                                                                                         redis_own):
+    """Controller A takes the lock and is SIGKILLed (with every worker) in the middle of its token request; B, started
+    then, waits (no polling) until A's lease runs out and renews. A's write, had it come late, names the generation
+    it read (none) and is refused by the fence: B's token stays."""
+    import time
+    import uuid
+    import requests
+    from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
+    from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
+    from ansible_collections.tokenops.oauth2.plugins.plugin_utils.redis_store import DEFAULT_PREFIX, RedisStore
+    from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import SharedTokenCache, key_ring
+    from ansible_collections.tokenops.oauth2.plugins.plugin_utils.store_settings import (
+        SharedStoreSettings, parse_store_url)
+
+    client = quirks_server.clients['fault']
+    marker = uuid.uuid4().hex
+    options = dict(token_url='%s/fault/slow?delay=6&key=%s' % (quirks_server.url, marker), client_id=client['client_id'],
+                   client_secret=client['client_secret'], timeout=30)
+    controllers = [Controller(tmp_path / name, store_env(redis_own)) for name in ('a', 'b', 'c')]
+    for controller in controllers:
+        controller.inventory({'oauth2_profiles': {'slow': options}}, hosts=1,
+                             host_vars=lambda index: {'store_profile': 'slow'})
+    admin = redis_own.admin()
+
+    def requests_sent():
+        sent = requests.get(quirks_server.url + '/_requests', timeout=10).json()
+        return len([r for r in sent if r['method'] == 'POST' and r['query'].get('key') in (marker, [marker])])
+
+    holder = controllers[0].start('shared_store_hosts.yml')
+    deadline = time.monotonic() + 120
+    while not (list(admin.scan_iter(DEFAULT_PREFIX + 'l:*')) and requests_sent() == 1):
+        assert time.monotonic() < deadline and holder.process.poll() is None, 'A never took the lock and asked'
+        time.sleep(0.05)
+    holder.kill()
+    lock = list(admin.scan_iter(DEFAULT_PREFIX + 'l:*'))
+    assert lock and admin.pttl(lock[0]) > 0, 'the dead holder\'s lease is still there, and runs out on its own'
+
+    successor = controllers[1]
+    successor.start('shared_store_hosts.yml')
+    assert successor.finish() == 0, successor.stdout
+    assert 'Traceback' not in successor.stdout
+    renewed = successor.results()['h01'][0]
+    assert renewed['from_cache'] is False and requests_sent() == 2
+
+    # A's late write, as A would have sent it: over the generation it read before its request (no entry then).
+    profile = build_profile('slow', options)
+    store = RedisStore.open(SharedStoreSettings(parse_store_url(redis_own.url), password=redis_own.password,
+                                                key=STORE_KEY), profile='slow')
+    cache = SharedTokenCache(store, key_ring(STORE_KEY), profile_name='slow')
+    name = TokenClient(profile, cache=cache).cache_key()
+    cache._generations[name] = '0'
+    late = dict(access_token='late-token-from-the-dead-holder', token_type='Bearer', obtained_at=time.time(),
+                expires_at_ts=time.time() + 3600)
+    assert cache.store(name, client['client_secret'], late) is False, 'the fence let a stale holder overwrite'
+    import hashlib
+    kept = cache.load(name, client['client_secret'])['access_token']
+    assert hashlib.sha256(kept.encode()).hexdigest() == renewed['digest']
+
+    # And the next controller takes B's token from the store.
+    controllers[2].start('shared_store_hosts.yml')
+    assert controllers[2].finish() == 0, controllers[2].stdout
+    assert controllers[2].results()['h01'][0] == dict(renewed, from_cache=True) and requests_sent() == 2

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: tokenops engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared store failing in the middle of a real ansible-playbook run (issue #13: Redis stopped, restarted,
+refusing the login, full), each ending as cache_fallback says: ``local`` goes on with the controller's file cache
+after one warning, ``fail`` fails with a message naming the store (never its password), no traceback. Nothing is
+lost: a refresh token rotated while the store refuses it is in the profile's vars file, delivered files stay as they
+were. Each test has a Redis of its own."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import time
+
+from ansible_runner_helper import run_playbook
+from rotate_helper import app_rotation, env_values
+from store_controllers import STORE_KEY, Controller, store_env
+from test_rotate import VAULT_PASSWORD, onboarded_refresh_token, read_vaulted_var, write_vaulted_vars
+from token_helper import introspect
+
+FALLBACK_WARNING = 'using the controller cache instead (cache_fallback: local)'
+
+
+def cc_profile(server, **options):
+    client = server.clients['cc_basic']
+    profile = dict(token_url=server.url + '/token', client_id=client['client_id'],
+                   client_secret=client['client_secret'], scope='api:read', resource='urn:tokenops:api')
+    profile.update(options)
+    return profile
+
+
+def controller_for(tmp_path, redis, profile, **variables):
+    controller = Controller(tmp_path / 'controller', store_env(redis))
+    controller.inventory(dict({'oauth2_profiles': {'api': profile}}, **variables), hosts=1,
+                         host_vars=lambda index: {'store_profile': 'api'})
+    return controller
+
+
+def during_run(controller, disturb, *args, **options):
+    """Run shared_store_during_run.yml; ``disturb()`` once its first token is taken, before it goes on (or, with
+    ``meanwhile=True``, just after: while it takes the token again, and ``before()`` before it goes on). Returns
+    the exit code."""
+    ready, go = controller.directory / 'ready', controller.directory / 'go'
+    controller.start('shared_store_during_run.yml', '-e', 'store_ready_file=%s' % ready,
+                     '-e', 'store_go_file=%s' % go, *args)
+    deadline = time.monotonic() + 300
+    while not ready.exists():
+        assert controller.process.poll() is None and time.monotonic() < deadline, controller.process.communicate()[0]
+        time.sleep(0.05)
+    (options.get('before') or (lambda: None))()
+    if not options.get('meanwhile'):
+        disturb()
+    go.write_text('')
+    if options.get('meanwhile'):
+        disturb()  # in this thread: a server started from a thread that ends would die with it (PR_SET_PDEATHSIG)
+    code = controller.finish()
+    assert 'Traceback' not in controller.stdout, controller.stdout
+    for secret in (controller.env['TOKENOPS_OAUTH2_CACHE_PASSWORD'], STORE_KEY):
+        assert secret not in controller.stdout
+    return code
+
+
+def local_tokens(controller):
+    return [name for name in os.listdir(str(controller.directory / 'cache')) if name.endswith('.token')]
+
+
+def test_stopped_during_a_run_the_local_fallback_goes_on_with_one_warning(tmp_path, oidc_provider, redis_own):
+    controller = controller_for(tmp_path, redis_own, cc_profile(oidc_provider))
+    before = oidc_provider.stats()['token_requests']
+    assert during_run(controller, redis_own.stop, '-e', 'store_rounds=3') == 0, controller.stdout
+    results = controller.results()
+    assert [r['from_cache'] for r in results['then']] == [False, True, True], 'one request, then the file cache'
+    assert oidc_provider.stats()['token_requests'] - before == 2
+    warnings = [line for line in controller.stdout.splitlines() if FALLBACK_WARNING in line]
+    assert len(warnings) == 1 and 'redis://127.0.0.1:%d/0' % redis_own.port in warnings[0], warnings
+    assert local_tokens(controller), 'the token went to the controller cache'
+
+
+def test_stopped_during_a_run_the_fail_policy_fails_naming_the_store(tmp_path, oidc_provider, redis_own):
+    controller = controller_for(tmp_path, redis_own, cc_profile(oidc_provider, cache_fallback='fail'))
+    assert during_run(controller, redis_own.stop) != 0
+    assert "profile 'api': cannot " in controller.stdout and \
+        'the shared token store redis://127.0.0.1:%d/0' % redis_own.port in controller.stdout, controller.stdout
+    assert FALLBACK_WARNING not in controller.stdout and not local_tokens(controller)
+
+
+def test_restarted_during_a_run_the_lookups_go_on_from_the_store(tmp_path, oidc_provider, redis_own):
+    """The worker that takes the token eight times, a second apart, loses its connection to a restart (the dump
+    saved at SIGTERM keeps the entry) and goes on with the same token from the store."""
+    controller = controller_for(tmp_path, redis_own, cc_profile(oidc_provider, cache_fallback='fail'))
+    before = oidc_provider.stats()['token_requests']
+
+    def restart_soon():
+        time.sleep(2.5)  # the loop has begun (the run waits up to a second for the start line, then forks a worker)
+        redis_own.restart()
+    assert during_run(controller, restart_soon, '-e', 'store_rounds=8', '-e', 'store_round_pause=1',
+                      meanwhile=True) == 0, controller.stdout
+    results = controller.results()
+    assert set(r['digest'] for r in results['then']) == {results['first']['digest']}
+    assert all(r['from_cache'] for r in results['then']) and oidc_provider.stats()['token_requests'] - before == 1
+    assert redis_own.admin().info('server')['uptime_in_seconds'] < 60, 'the store was not restarted'
+
+
+def test_refusing_the_login_during_a_run_fails_naming_the_store_and_user(tmp_path, oidc_provider, redis_own):
+    controller = controller_for(tmp_path, redis_own, cc_profile(oidc_provider, cache_fallback='fail'))
+
+    def change_password():
+        admin = redis_own.admin()
+        admin.acl_setuser(redis_own.user, reset_passwords=True, passwords=['+another-password-0123'])
+        admin.client_kill_filter(user=redis_own.user)
+    assert during_run(controller, change_password) != 0
+    assert "the shared token store redis://127.0.0.1:%d/0 as ACL user 'tokenops'" % redis_own.port \
+        in controller.stdout, controller.stdout
+    assert 'another-password-0123' not in controller.stdout and not local_tokens(controller)
+
+
+def test_full_during_a_rotation_fails_and_the_rotated_refresh_token_is_kept_in_the_vars_file(tmp_path, redis_own):
+    """A refresh_token profile (cache_fallback defaults to fail) rotates, and Redis runs out of memory while the
+    refresh request is on its way (the server is held with SIGSTOP until the lock is taken and Redis is full): the
+    run fails naming the store, but the refresh token the server has just rotated is in the profile's vars file
+    before the error; the next run, with the store writable again, renews from it and the grant lives on."""
+    import signal
+    from ansible_collections.tokenops.oauth2.plugins.plugin_utils.redis_store import DEFAULT_PREFIX
+    from tests.servers.launch import start
+
+    with start('oidc_provider') as server:
+        web = server.clients['web']
+        onboarded = onboarded_refresh_token(server)
+        controller = Controller(tmp_path / 'controller', store_env(redis_own))
+        vars_file = controller.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml'
+        write_vaulted_vars(vars_file, {'vault_lockit_refresh_token': onboarded})
+        controller.inventory({'oauth2_profiles': {'api': dict(
+            token_url=server.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
+            client_secret=web['client_secret'], refresh_token='{{ vault_lockit_refresh_token }}',
+            refresh_token_vars_file='group_vars/all/lockit_refresh_token.yml',
+            refresh_token_var='vault_lockit_refresh_token')}}, hosts=1,
+            host_vars=lambda index: {'store_profile': 'api'})
+        (controller.directory / 'vault-pass').write_text(VAULT_PASSWORD)
+        controller.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(controller.directory / 'vault-pass')
+        admin = redis_own.admin()
+
+        def full_while_refreshing():
+            deadline = time.monotonic() + 120
+            while not list(admin.scan_iter(DEFAULT_PREFIX + 'l:*')):  # the forced renewal holds the lock, and waits
+                assert time.monotonic() < deadline and controller.process.poll() is None, 'no renewal took the lock'
+                time.sleep(0.05)
+            # Below what is used (fill() leaves a little room, which a small entry may fit): every write is refused.
+            admin.config_set('maxmemory-policy', 'noeviction')
+            admin.config_set('maxmemory', str(int(admin.info('memory')['used_memory']) // 2))
+            server.process.send_signal(signal.SIGCONT)
+
+        try:
+            code = during_run(controller, full_while_refreshing, '-e', 'store_force_then=true', meanwhile=True,
+                              before=lambda: server.process.send_signal(signal.SIGSTOP))
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+            redis_own.unfill()
+        assert code != 0
+        assert "profile 'api': cannot write to the shared token store redis://127.0.0.1:%d/0" % redis_own.port \
+            in controller.stdout and 'out of memory' in controller.stdout, controller.stdout
+        kept = read_vaulted_var(vars_file, 'vault_lockit_refresh_token')
+        assert kept != onboarded and introspect(server, kept, web)['active'] is True, \
+            'the refresh token rotated during the failure is not where the next run finds it'
+
+        rerun = Controller(tmp_path / 'controller', controller.env)
+        rerun.start('shared_store_during_run.yml', '-e', 'store_ready_file=%s' % (tmp_path / 'r2'),
+                    '-e', 'store_go_file=%s' % (tmp_path / 'r2'))
+        assert rerun.finish() == 0, rerun.stdout
+        newest = read_vaulted_var(vars_file, 'vault_lockit_refresh_token')
+        assert newest != kept and introspect(server, newest, web)['active'] is True
+        for secret in (onboarded, kept, newest, web['client_secret']):
+            assert secret not in controller.stdout + rerun.stdout
+
+
+def test_a_failed_store_leaves_delivered_files_as_they_were(tmp_path, oidc_provider, redis_own):
+    client = oidc_provider.clients['cc_basic']
+    inventory, env_file, env = app_rotation(tmp_path, oidc_provider.url + '/token', client, scope='api:read',
+                                            resource='urn:tokenops:api', cache_fallback='fail')
+    env.update(store_env(redis_own))
+    run_playbook('tokenops.oauth2.rotate', '-i', str(inventory), extra_env=env)
+    delivered = env_file.read_text()
+    redis_own.stop()
+    failed = run_playbook('tokenops.oauth2.rotate', '-i', str(inventory), '-e', 'oauth2_force=true', '-vvvv',
+                          extra_env=env, check=False)
+    assert failed.returncode != 0 and 'Traceback' not in failed.stdout
+    assert 'app: FAILED, left as they were: localhost:%s' % env_file in failed.stdout, failed.stdout
+    assert 'the shared token store redis://127.0.0.1:%d/0' % redis_own.port in failed.stdout
+    assert env_file.read_text() == delivered and env_values(env_file)['APP_TOKEN']
+    for secret in (redis_own.password, STORE_KEY, client['client_secret'], env_values(env_file)['APP_TOKEN']):
+        assert secret not in failed.stdout
