@@ -67,7 +67,7 @@ class Controller(object):
         return path
 
     def start(self, playbook, *args):
-        if not os.path.isabs(playbook):
+        if not os.path.isabs(playbook) and playbook.endswith('.yml'):  # else a collection's: tokenops.oauth2.rotate
             playbook = os.path.join(PLAYBOOK_DIR, playbook)
         command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook,
                    '-i', str(self.inventory_dir / 'hosts.json'), '-e', 'store_results_file=%s' % self.results_file]

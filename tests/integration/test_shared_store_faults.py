@@ -190,3 +190,105 @@ def test_a_failed_store_leaves_delivered_files_as_they_were(tmp_path, oidc_provi
     assert env_file.read_text() == delivered and env_values(env_file)['APP_TOKEN']
     for secret in (redis_own.password, STORE_KEY, client['client_secret'], env_values(env_file)['APP_TOKEN']):
         assert secret not in failed.stdout
+
+
+def test_no_secret_in_the_output_in_redis_or_in_its_dump(tmp_path, oidc_provider, authlib_server, redis_own):
+    """The rotate playbook at -vvvv with three profiles (client credentials, a rotating refresh token written back,
+    the password grant) through the store: every key and value of the Redis, and its dump file, are scanned for each
+    secret, token and plaintext identity the run used; the output for each secret and token."""
+    web, cc = oidc_provider.clients['web'], oidc_provider.clients['cc_basic']
+    basic, alice = authlib_server.clients['basic'], authlib_server.users['alice']
+    onboarded = onboarded_refresh_token(oidc_provider)
+    controller = Controller(tmp_path / 'controller', store_env(redis_own))
+    vars_file = controller.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml'
+    write_vaulted_vars(vars_file, {'vault_lockit_refresh_token': onboarded})
+    env_files = dict((name, tmp_path / ('%s.env' % name)) for name in ('api', 'lockit', 'breakout'))
+    controller.inventory({
+        'oauth2_profiles': {
+            'api': cc_profile(oidc_provider),
+            'lockit': dict(token_url=oidc_provider.url + '/token', grant_type='refresh_token',
+                           client_id=web['client_id'], client_secret=web['client_secret'],
+                           refresh_token='{{ vault_lockit_refresh_token }}',
+                           refresh_token_vars_file='group_vars/all/lockit_refresh_token.yml'),
+            'breakout': dict(token_url=authlib_server.url + '/oauth/token', grant_type='password',
+                             client_id=basic['client_id'], client_secret=basic['client_secret'],
+                             client_auth=basic['client_auth'], username=alice['username'],
+                             password=alice['password'], scope=['read', 'write']),
+        },
+        'oauth2_deliveries': [dict(profile=name, to='env_file', path=str(path),
+                                   vars=dict(TOKEN='access_token', REFRESH='refresh_token'))
+                              for name, path in env_files.items()],
+        'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
+    })
+    (controller.directory / 'vault-pass').write_text(VAULT_PASSWORD)
+    controller.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(controller.directory / 'vault-pass')
+    outputs = []
+    for extra in ((), ('-e', 'oauth2_force=true')):
+        controller.start('tokenops.oauth2.rotate', '-vvvv', *extra)
+        assert controller.finish() == 0, controller.stdout
+        outputs.append(controller.stdout)
+        tokens = [value for path in env_files.values() for value in env_values(path).values() if value]
+        outputs.append('\n'.join(tokens))  # the tokens of this run, checked against Redis below
+
+    secrets = set([onboarded, read_vaulted_var(vars_file, 'vault_lockit_refresh_token'), web['client_secret'],
+                   cc['client_secret'], basic['client_secret'], alice['password'], STORE_KEY, redis_own.password,
+                   VAULT_PASSWORD])
+    tokens = set(line for text in outputs[1::2] for line in text.splitlines())
+    assert len(tokens) >= 8  # three access tokens and two refresh tokens per run, renewed by the forced one
+    identities = set([web['client_id'], cc['client_id'], basic['client_id'], alice['username'], oidc_provider.url,
+                      authlib_server.url, 'lockit', 'breakout'])
+    for output in outputs[0::2]:
+        for secret in secrets | tokens:
+            assert secret not in output, 'a secret or token shows in the -vvvv output'
+
+    admin = redis_own.admin()
+    keys = list(admin.scan_iter('*'))
+    assert keys and all(key.startswith(b'tokenops-oauth2:') for key in keys)
+    stored = []
+    for key in keys:
+        kind = admin.type(key)
+        stored.append(key)
+        if kind == b'hash':
+            stored.extend(v for pair in admin.hgetall(key).items() for v in pair)
+        elif kind == b'string':
+            stored.append(admin.get(key))
+    admin.save()
+    with open(redis_own.dump_path, 'rb') as handle:
+        dump = handle.read()
+    assert any(key[len(b'tokenops-oauth2:t:'):] in dump for key in keys), 'the dump holds the entries'
+    for plain in secrets | tokens | identities:
+        assert not [value for value in stored if plain.encode() in value], 'Redis holds %s in the clear' % (
+            'a secret or token' if plain not in identities else 'a plaintext identity')
+        assert plain.encode() not in dump, 'the dump holds a secret, token or identity in the clear'
+
+
+def test_sentinel_failover_during_a_run_the_lookups_go_on(tmp_path, oidc_provider, redis_sentinel):
+    """redis+sentinel://: a refresh_token profile (so cache_fallback is fail, and its entry is written with WAIT for a
+    replica) takes its token, then the primary is SIGKILLed while one worker takes it ten times, a second apart:
+    the Sentinels promote the replica and every lookup goes on with the same token from the store."""
+    web = oidc_provider.clients['web']
+    onboarded = onboarded_refresh_token(oidc_provider)
+    controller = Controller(tmp_path / 'controller', store_env(redis_sentinel))
+    vars_file = controller.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml'
+    write_vaulted_vars(vars_file, {'vault_lockit_refresh_token': onboarded})
+    controller.inventory({'oauth2_profiles': {'api': dict(
+        token_url=oidc_provider.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
+        client_secret=web['client_secret'], refresh_token='{{ vault_lockit_refresh_token }}',
+        refresh_token_vars_file='group_vars/all/lockit_refresh_token.yml',
+        refresh_token_var='vault_lockit_refresh_token')}}, hosts=1, host_vars=lambda index: {'store_profile': 'api'})
+    (controller.directory / 'vault-pass').write_text(VAULT_PASSWORD)
+    controller.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(controller.directory / 'vault-pass')
+    primary = redis_sentinel.primary
+    before = oidc_provider.stats()['token_requests']
+
+    def kill_the_primary():
+        time.sleep(2.5)  # the loop has begun
+        primary.kill()
+    assert during_run(controller, kill_the_primary, '-e', 'store_rounds=10', '-e', 'store_round_pause=1',
+                      meanwhile=True) == 0, controller.stdout
+    assert redis_sentinel.wait_for_failover(primary.port) == redis_sentinel.replica.port
+    results = controller.results()
+    assert set(r['digest'] for r in results['then']) == {results['first']['digest']}
+    assert all(r['from_cache'] for r in results['then']) and oidc_provider.stats()['token_requests'] - before == 1
+    assert 'acknowledged' not in controller.stdout, 'the entry holding the refresh token was not on the replica'
+    assert read_vaulted_var(vars_file, 'vault_lockit_refresh_token') != onboarded
