@@ -30,8 +30,8 @@ INLINE_PROFILE = '(inline)'
 LOOKUP_NAME = 'tokenops.oauth2.token'
 # The shared store's plugin settings (doc fragment tokenops.oauth2.shared_store), and the two secrets among them that
 # may come from an inventory variable.
-STORE_OPTIONS = ('cache_url', 'cache_password', 'cache_key', 'cache_fallback', 'cache_ca_path', 'cache_client_cert',
-                 'cache_client_key')
+STORE_OPTIONS = ('cache_url', 'cache_password', 'cache_key', 'cache_key_file', 'cache_fallback', 'cache_ca_path',
+                 'cache_client_cert', 'cache_client_key')
 STORE_VARIABLES = dict(cache_password='tokenops_oauth2_cache_password', cache_key='tokenops_oauth2_cache_key')
 # A Profile is built from its templated data alone and never changed after: the same data gives the same Profile.
 PROFILES_BUILT = Memo()
