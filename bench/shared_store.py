@@ -27,9 +27,9 @@ import sys
 import time
 
 import benchlib
+from lookup_requests import LOOKUP_PLAY, TASKS  # the play lookup_requests.py times: 3 lookups per host
 
 CONTROLLERS = 4
-TASKS = 3
 STORE_KEY = 'bench-shared-store-key-0123456789abcdefghij'
 
 ONE_LOOKUP_PLAY = '''
@@ -42,18 +42,6 @@ ONE_LOOKUP_PLAY = '''
         that: lookup('tokenops.oauth2.token', token_profile, field='header').startswith('Bearer ')
         quiet: true
 '''
-
-LOOKUP_PLAY = '''
-- name: Three tasks per host use the token, each through the lookup
-  hosts: fleet
-  gather_facts: false
-  tasks:
-%s
-''' % '\n'.join('''
-    - name: Use the token ({n})
-      ansible.builtin.assert:
-        that: lookup('tokenops.oauth2.token', token_profile, field='header').startswith('Bearer ')
-        quiet: true'''.format(n=n) for n in range(1, TASKS + 1))
 
 
 def inventory(name, hosts):
@@ -160,7 +148,7 @@ def main():
     parser.add_argument('--controller-forks', type=int, default=10)
     parser.add_argument('--lookup-hosts', type=int, default=200)
     parser.add_argument('--lookup-forks', type=int, default=20)
-    parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--rounds', type=int, default=3)
     args = parser.parse_args()
 
     sys.path.insert(0, benchlib.collections_path())  # this checkout as ansible_collections.tokenops.oauth2

@@ -26,6 +26,19 @@ from ansible_runner_helper import PLAYBOOK_DIR, REPO_ROOT, ansible_env
 
 # The store's settings as a controller (or an AWX job) gets them: the environment.
 STORE_KEY = 'shared-store-key-for-the-proofs-0123456789abcdef'
+# Where a controller's refresh_token profile (refresh_token_profile) reads its refresh token and writes it back.
+REFRESH_TOKEN_VARS_FILE = 'group_vars/all/lockit_refresh_token.yml'
+REFRESH_TOKEN_VAR = 'vault_lockit_refresh_token'
+
+
+def refresh_token_profile(server, client, **options):
+    """A refresh_token profile for ``client`` of ``server`` (oidc-provider) whose refresh token is the vaulted
+    variable in REFRESH_TOKEN_VARS_FILE (Controller.onboard), where each rotated one is written back."""
+    profile = dict(token_url=server.url + '/token', grant_type='refresh_token', client_id=client['client_id'],
+                   client_secret=client['client_secret'], refresh_token='{{ %s }}' % REFRESH_TOKEN_VAR,
+                   refresh_token_vars_file=REFRESH_TOKEN_VARS_FILE, refresh_token_var=REFRESH_TOKEN_VAR)
+    profile.update(options)
+    return profile
 
 
 def store_env(server, **extra):
@@ -65,6 +78,23 @@ class Controller(object):
         path = self.inventory_dir / 'hosts.json'
         path.write_text(json.dumps({'all': {'hosts': all_hosts}}))
         return path
+
+    @property
+    def refresh_token_vars_file(self):
+        return self.inventory_dir / REFRESH_TOKEN_VARS_FILE
+
+    def onboard(self, refresh_token):
+        """Put ``refresh_token`` vault-encrypted in this controller's REFRESH_TOKEN_VARS_FILE, as the onboard playbook
+        does, and give its runs the vault password."""
+        from test_rotate import VAULT_PASSWORD, write_vaulted_vars
+        write_vaulted_vars(self.refresh_token_vars_file, {REFRESH_TOKEN_VAR: refresh_token})
+        (self.directory / 'vault-pass').write_text(VAULT_PASSWORD)
+        self.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(self.directory / 'vault-pass')
+
+    def refresh_token(self):
+        """The refresh token in this controller's REFRESH_TOKEN_VARS_FILE now."""
+        from test_rotate import read_vaulted_var
+        return read_vaulted_var(self.refresh_token_vars_file, REFRESH_TOKEN_VAR)
 
     def start(self, playbook, *args):
         if not os.path.isabs(playbook) and playbook.endswith('.yml'):  # else a collection's: tokenops.oauth2.rotate

@@ -108,7 +108,8 @@ def test_the_lookup_and_the_module_write_the_rotated_refresh_token_back(tmp_path
     # The module alone, forced: it writes back what it rotated, and says where.
     results, out = obtain_results(tmp_path, args, env, lookup=False, force=True)
     module = results['module'][0]
-    assert read_vaulted_var(store, VAR) == module['refresh_token'] not in (first, rotated)
+    assert read_vaulted_var(store, VAR) == module['refresh_token']
+    assert module['refresh_token'] not in (first, rotated)
     assert module['refresh_token_store']['path'] == str(store) and module['refresh_token_store']['changed'] is True
 
     # Without the controller cache (a new AWX job container, say) the file alone carries the chain on.

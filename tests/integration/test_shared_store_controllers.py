@@ -11,7 +11,8 @@ __metaclass__ = type
 
 import os
 
-from store_controllers import STORE_KEY, Controller, run_all, run_all_from_one_start_line, store_env
+from store_controllers import (
+    STORE_KEY, Controller, refresh_token_profile, run_all, run_all_from_one_start_line, store_env)
 
 HOSTS, FORKS = 50, 10
 
@@ -69,7 +70,7 @@ def test_eight_rotations_at_once_from_four_controllers_never_break_the_refresh_c
     token is due, all eight ask again at once: one refresh for the window. The grant survives it all."""
     import time
     from tests.servers.launch import start
-    from test_rotate import VAULT_PASSWORD, onboarded_refresh_token, read_vaulted_var, write_vaulted_vars
+    from test_rotate import onboarded_refresh_token
     from token_helper import introspect
 
     with start('oidc_provider', access_token_ttl=RENEW_BEFORE + 10) as server:
@@ -78,19 +79,12 @@ def test_eight_rotations_at_once_from_four_controllers_never_break_the_refresh_c
         controllers = []
         for n in range(4):
             controller = Controller(tmp_path / ('controller-%d' % n), store_env(redis_own))
-            write_vaulted_vars(controller.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml',
-                               {'vault_lockit_refresh_token': onboarded})
-            controller.inventory({'oauth2_profiles': {'lockit': dict(
-                token_url=server.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
-                client_secret=web['client_secret'], refresh_token='{{ vault_lockit_refresh_token }}',
-                refresh_token_vars_file='group_vars/all/lockit_refresh_token.yml', renew_before=RENEW_BEFORE)}},
-                hosts=2, host_vars=lambda index: {'store_profile': 'lockit'})
-            (controller.directory / 'vault-pass').write_text(VAULT_PASSWORD)
+            controller.onboard(onboarded)
+            controller.inventory({'oauth2_profiles': {'lockit': refresh_token_profile(
+                server, web, renew_before=RENEW_BEFORE)}}, hosts=2, host_vars=lambda index: {'store_profile': 'lockit'})
             controllers.append(controller)
 
         def run(*extra):
-            for controller in controllers:
-                controller.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(controller.directory / 'vault-pass')
             return run_all_from_one_start_line(controllers, 'shared_store_hosts.yml', '-f', '2', *extra)
 
         def refreshes():
@@ -101,8 +95,7 @@ def test_eight_rotations_at_once_from_four_controllers_never_break_the_refresh_c
         assert refreshes() == 8, 'eight forced rotations, one refresh each'
         forced = taken(controllers)
         assert len(set(rounds[0]['digest'] for rounds in forced.values())) == 8
-        newest = read_vaulted_var(controllers[0].inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml',
-                                  'vault_lockit_refresh_token')
+        newest = controllers[0].refresh_token()
         assert newest != onboarded
 
         # The last token is due RENEW_BEFORE - 10 s after it was obtained (before forced_done), a new one only then.
@@ -114,8 +107,7 @@ def test_eight_rotations_at_once_from_four_controllers_never_break_the_refresh_c
         assert sorted(rounds[0]['from_cache'] for rounds in window.values()) == [False] + [True] * 7
 
         # Every controller's vars file now holds the newest refresh token, and the grant is alive.
-        files = [read_vaulted_var(c.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml',
-                                  'vault_lockit_refresh_token') for c in controllers]
+        files = [c.refresh_token() for c in controllers]
         assert len(set(files)) == 1 and files[0] not in (onboarded, newest)
         assert introspect(server, files[0], web)['active'] is True
         for controller in controllers:
@@ -126,8 +118,8 @@ def test_eight_rotations_at_once_from_four_controllers_never_break_the_refresh_c
 RENEW_BEFORE = 20
 
 
-def test_a_sigkilled_lock_holder_is_replaced_after_its_lease_and_its_late_write_is_fenced(tmp_path, quirks_server,
-                                                                                         redis_own):
+def test_a_sigkilled_lock_holder_is_replaced_after_its_lease_and_its_late_write_is_fenced(
+        tmp_path, quirks_server, redis_own):
     """Controller A takes the lock and is SIGKILLed (with every worker) in the middle of its token request; B, started
     then, waits (no polling) until A's lease runs out and renews. A's write, had it come late, names the generation
     it read (none) and is refused by the fence: B's token stays."""

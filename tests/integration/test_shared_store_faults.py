@@ -16,19 +16,12 @@ import time
 
 from ansible_runner_helper import run_playbook
 from rotate_helper import app_rotation, env_values
-from store_controllers import STORE_KEY, Controller, store_env
-from test_rotate import VAULT_PASSWORD, onboarded_refresh_token, read_vaulted_var, write_vaulted_vars
+from store_controllers import STORE_KEY, Controller, refresh_token_profile, store_env
+from test_rotate import VAULT_PASSWORD, onboarded_refresh_token
+from test_shared_store_settings import cc_profile
 from token_helper import introspect
 
 FALLBACK_WARNING = 'using the controller cache instead (cache_fallback: local)'
-
-
-def cc_profile(server, **options):
-    client = server.clients['cc_basic']
-    profile = dict(token_url=server.url + '/token', client_id=client['client_id'],
-                   client_secret=client['client_secret'], scope='api:read', resource='urn:tokenops:api')
-    profile.update(options)
-    return profile
 
 
 def controller_for(tmp_path, redis, profile, **variables):
@@ -36,6 +29,17 @@ def controller_for(tmp_path, redis, profile, **variables):
     controller.inventory(dict({'oauth2_profiles': {'api': profile}}, **variables), hosts=1,
                          host_vars=lambda index: {'store_profile': 'api'})
     return controller
+
+
+def rotating_controller(tmp_path, redis, server):
+    """A controller over ``redis`` whose one host takes the token of the profile ``api``, a refresh_token profile of
+    ``server``'s client ``web`` (so cache_fallback defaults to fail) onboarded just now; and its onboarded token."""
+    onboarded = onboarded_refresh_token(server)
+    controller = Controller(tmp_path / 'controller', store_env(redis))
+    controller.onboard(onboarded)
+    controller.inventory({'oauth2_profiles': {'api': refresh_token_profile(server, server.clients['web'])}}, hosts=1,
+                         host_vars=lambda index: {'store_profile': 'api'})
+    return controller, onboarded
 
 
 def during_run(controller, disturb, *args, **options):
@@ -127,18 +131,7 @@ def test_full_during_a_rotation_fails_and_the_rotated_refresh_token_is_kept_in_t
 
     with start('oidc_provider') as server:
         web = server.clients['web']
-        onboarded = onboarded_refresh_token(server)
-        controller = Controller(tmp_path / 'controller', store_env(redis_own))
-        vars_file = controller.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml'
-        write_vaulted_vars(vars_file, {'vault_lockit_refresh_token': onboarded})
-        controller.inventory({'oauth2_profiles': {'api': dict(
-            token_url=server.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
-            client_secret=web['client_secret'], refresh_token='{{ vault_lockit_refresh_token }}',
-            refresh_token_vars_file='group_vars/all/lockit_refresh_token.yml',
-            refresh_token_var='vault_lockit_refresh_token')}}, hosts=1,
-            host_vars=lambda index: {'store_profile': 'api'})
-        (controller.directory / 'vault-pass').write_text(VAULT_PASSWORD)
-        controller.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(controller.directory / 'vault-pass')
+        controller, onboarded = rotating_controller(tmp_path, redis_own, server)
         admin = redis_own.admin()
 
         def full_while_refreshing():
@@ -160,7 +153,7 @@ def test_full_during_a_rotation_fails_and_the_rotated_refresh_token_is_kept_in_t
         assert code != 0
         assert "profile 'api': cannot write to the shared token store redis://127.0.0.1:%d/0" % redis_own.port \
             in controller.stdout and 'out of memory' in controller.stdout, controller.stdout
-        kept = read_vaulted_var(vars_file, 'vault_lockit_refresh_token')
+        kept = controller.refresh_token()
         assert kept != onboarded and introspect(server, kept, web)['active'] is True, \
             'the refresh token rotated during the failure is not where the next run finds it'
 
@@ -168,7 +161,7 @@ def test_full_during_a_rotation_fails_and_the_rotated_refresh_token_is_kept_in_t
         rerun.start('shared_store_during_run.yml', '-e', 'store_ready_file=%s' % (tmp_path / 'r2'),
                     '-e', 'store_go_file=%s' % (tmp_path / 'r2'))
         assert rerun.finish() == 0, rerun.stdout
-        newest = read_vaulted_var(vars_file, 'vault_lockit_refresh_token')
+        newest = controller.refresh_token()
         assert newest != kept and introspect(server, newest, web)['active'] is True
         for secret in (onboarded, kept, newest, web['client_secret']):
             assert secret not in controller.stdout + rerun.stdout
@@ -200,16 +193,12 @@ def test_no_secret_in_the_output_in_redis_or_in_its_dump(tmp_path, oidc_provider
     basic, alice = authlib_server.clients['basic'], authlib_server.users['alice']
     onboarded = onboarded_refresh_token(oidc_provider)
     controller = Controller(tmp_path / 'controller', store_env(redis_own))
-    vars_file = controller.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml'
-    write_vaulted_vars(vars_file, {'vault_lockit_refresh_token': onboarded})
+    controller.onboard(onboarded)
     env_files = dict((name, tmp_path / ('%s.env' % name)) for name in ('api', 'lockit', 'breakout'))
     controller.inventory({
         'oauth2_profiles': {
             'api': cc_profile(oidc_provider),
-            'lockit': dict(token_url=oidc_provider.url + '/token', grant_type='refresh_token',
-                           client_id=web['client_id'], client_secret=web['client_secret'],
-                           refresh_token='{{ vault_lockit_refresh_token }}',
-                           refresh_token_vars_file='group_vars/all/lockit_refresh_token.yml'),
+            'lockit': refresh_token_profile(oidc_provider, web),
             'breakout': dict(token_url=authlib_server.url + '/oauth/token', grant_type='password',
                              client_id=basic['client_id'], client_secret=basic['client_secret'],
                              client_auth=basic['client_auth'], username=alice['username'],
@@ -220,8 +209,6 @@ def test_no_secret_in_the_output_in_redis_or_in_its_dump(tmp_path, oidc_provider
                               for name, path in env_files.items()],
         'oauth2_rotate_lock': str(tmp_path / 'rotate.lock'),
     })
-    (controller.directory / 'vault-pass').write_text(VAULT_PASSWORD)
-    controller.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(controller.directory / 'vault-pass')
     outputs = []
     for extra in ((), ('-e', 'oauth2_force=true')):
         controller.start('tokenops.oauth2.rotate', '-vvvv', *extra)
@@ -230,7 +217,7 @@ def test_no_secret_in_the_output_in_redis_or_in_its_dump(tmp_path, oidc_provider
         tokens = [value for path in env_files.values() for value in env_values(path).values() if value]
         outputs.append('\n'.join(tokens))  # the tokens of this run, checked against Redis below
 
-    secrets = set([onboarded, read_vaulted_var(vars_file, 'vault_lockit_refresh_token'), web['client_secret'],
+    secrets = set([onboarded, controller.refresh_token(), web['client_secret'],
                    cc['client_secret'], basic['client_secret'], alice['password'], STORE_KEY, redis_own.password,
                    VAULT_PASSWORD])
     tokens = set(line for text in outputs[1::2] for line in text.splitlines())
@@ -266,18 +253,7 @@ def test_sentinel_failover_during_a_run_the_lookups_go_on(tmp_path, oidc_provide
     """redis+sentinel://: a refresh_token profile (so cache_fallback is fail, and its entry is written with WAIT for a
     replica) takes its token, then the primary is SIGKILLed while one worker takes it ten times, a second apart:
     the Sentinels promote the replica and every lookup goes on with the same token from the store."""
-    web = oidc_provider.clients['web']
-    onboarded = onboarded_refresh_token(oidc_provider)
-    controller = Controller(tmp_path / 'controller', store_env(redis_sentinel))
-    vars_file = controller.inventory_dir / 'group_vars' / 'all' / 'lockit_refresh_token.yml'
-    write_vaulted_vars(vars_file, {'vault_lockit_refresh_token': onboarded})
-    controller.inventory({'oauth2_profiles': {'api': dict(
-        token_url=oidc_provider.url + '/token', grant_type='refresh_token', client_id=web['client_id'],
-        client_secret=web['client_secret'], refresh_token='{{ vault_lockit_refresh_token }}',
-        refresh_token_vars_file='group_vars/all/lockit_refresh_token.yml',
-        refresh_token_var='vault_lockit_refresh_token')}}, hosts=1, host_vars=lambda index: {'store_profile': 'api'})
-    (controller.directory / 'vault-pass').write_text(VAULT_PASSWORD)
-    controller.env['ANSIBLE_VAULT_PASSWORD_FILE'] = str(controller.directory / 'vault-pass')
+    controller, onboarded = rotating_controller(tmp_path, redis_sentinel, oidc_provider)
     primary = redis_sentinel.primary
     before = oidc_provider.stats()['token_requests']
 
@@ -291,4 +267,4 @@ def test_sentinel_failover_during_a_run_the_lookups_go_on(tmp_path, oidc_provide
     assert set(r['digest'] for r in results['then']) == {results['first']['digest']}
     assert all(r['from_cache'] for r in results['then']) and oidc_provider.stats()['token_requests'] - before == 1
     assert 'acknowledged' not in controller.stdout, 'the entry holding the refresh token was not on the replica'
-    assert read_vaulted_var(vars_file, 'vault_lockit_refresh_token') != onboarded
+    assert controller.refresh_token() != onboarded
