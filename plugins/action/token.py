@@ -16,7 +16,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    configured_cache_dir, configured_store_options, controller_client, refresh_token_store, resolve_profile)
+    configured_cache_dir, configured_store_options, controller_client, refresh_token_write_back, resolve_profile,
+    vault_secrets)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.pipelining import pipelined
 
 TASK_OPTIONS = dict(
@@ -43,13 +44,19 @@ class ActionModule(ActionBase):
         task = validation.validated_parameters
         warnings = result.setdefault('warnings', [])
 
+        write_back = None
         try:
             profile = resolve_profile(task['profile'], task_vars, self._templar, args)
             warnings.extend(profile.warnings)
+            write_back = refresh_token_write_back(profile, task_vars, vault_secrets(self._loader), warnings.append)
             if task['fetch_on'] == 'host':
-                return self._with_store(self._on_host(result, profile, task, task_vars), profile, task_vars)
+                result = self._on_host(result, profile, task, task_vars)
+                rotated = result.get('refresh_token')
+                if write_back and not result.get('failed') and rotated and rotated != profile.get('refresh_token'):
+                    write_back.write(rotated)
+                return self._with_write_back(result, write_back)
             client = controller_client(profile, configured_cache_dir(task_vars), warnings.append,
-                                       configured_store_options(task_vars, self._templar))
+                                       configured_store_options(task_vars, self._templar), write_back)
             if task['state'] == 'absent':
                 revoked = client.revoke_held(check_mode=self._task.check_mode)
                 return dict(result, changed=bool(revoked), revoked=revoked, profile=profile.name)
@@ -57,20 +64,26 @@ class ActionModule(ActionBase):
             if task['validate']:
                 result['validation'] = client.validate(token)
         except OAuth2Error as exc:
-            return dict(result, failed=True, msg=str(exc), **exc.as_dict())
+            # A renewal may have failed after its refresh token was written back: say so.
+            return self._with_write_back(dict(result, failed=True, msg=str(exc), **exc.as_dict()), write_back)
 
         result.update(token.as_result(time.time()), changed=False)
         # The result holds the token: censor what callbacks display (at any verbosity, in any callback) while
         # the registered variable keeps it, which is exactly what no_log on the result does.
         result['_ansible_no_log'] = True
-        return self._with_store(result, profile, task_vars)
+        return self._with_write_back(result, write_back)
 
     @staticmethod
-    def _with_store(result, profile, task_vars):
-        """Say where the refresh token belongs, for the deliver role to write a rotated one back."""
-        store = refresh_token_store(profile, task_vars)
-        if store and result.get('refresh_token') and not result.get('failed'):
-            result['refresh_token_store'] = store
+    def _with_write_back(result, write_back):
+        """Say where the profile's refresh token is written back, and whether this task wrote it (``changed``) or
+        could not (``error``, which the deliver role's summary reports)."""
+        if write_back is None:
+            return result
+        if write_back.outcome is not None:
+            result['refresh_token_store'] = write_back.outcome
+            result['changed'] = bool(result.get('changed') or write_back.outcome.get('changed'))
+        elif result.get('refresh_token') and not result.get('failed'):
+            result['refresh_token_store'] = dict(path=write_back.path, var=write_back.var, changed=False)
         return result
 
     def _on_host(self, result, profile, task, task_vars):

@@ -179,7 +179,9 @@ options:
   refresh_token_vars_file:
     description:
       - The YAML vars file on the controller where the playbook C(tokenops.oauth2.onboard) stores this profile's
-        refresh token, vault-encrypted, and where the playbook C(tokenops.oauth2.rotate) writes a rotated one back.
+        refresh token, vault-encrypted, and where the lookup and the module (on the controller; so the role
+        C(tokenops.oauth2.deliver) and the playbook C(tokenops.oauth2.rotate) too) write a rotated one back,
+        encrypted with the run's vault secret, before they hand out the access token.
       - A relative path is relative to the inventory directory.
     type: path
   refresh_token_var:

@@ -24,7 +24,7 @@ options:
         (the primary found through Redis Sentinel, which follows a failover).
       - The user is the store's ACL user. A password in the URL is refused; give it as O(cache_password).
       - The user needs no more than C(~tokenops-oauth2:* resetchannels &tokenops-oauth2:* -@all +eval +hmget +get
-        +set +pttl +subscribe +ping +hget +hset +del +pexpire +persist +publish +time).
+        +set +pttl +subscribe +ping +wait +hget +hset +del +pexpire +persist +publish +time).
       - Entries are encrypted on the controller with a key derived from the profile's secret and O(cache_key);
         Redis sees ciphertext under names that reveal no client, URL or user. Needs the Python library C(redis)
         on the controller.
@@ -50,12 +50,24 @@ options:
       - The shared store key, required with O(cache_url), the same on every controller sharing the store. It and the
         profile's secret derive the key that encrypts each entry, so whoever reads Redis (or its dump) without it
         learns nothing. At least 32 characters (C(openssl rand -base64 32)). Never printed.
-      - From the environment variable, or from the variable C(tokenops_oauth2_cache_key) (vault it).
+      - From the environment variable, or from the variable C(tokenops_oauth2_cache_key) (vault it), or from
+        O(cache_key_file).
     type: str
     env:
       - name: TOKENOPS_OAUTH2_CACHE_KEY
     vars:
       - name: tokenops_oauth2_cache_key
+  cache_key_file:
+    description:
+      - A file on the controller whose first line is the shared store key, for when O(cache_key) is not set.
+      - It must be a regular file of the user running Ansible (or of root) that nobody else can read or change
+        (mode C(0600) or C(0400)); a symbolic link to one is followed.
+    type: str
+    env:
+      - name: TOKENOPS_OAUTH2_CACHE_KEY_FILE
+    ini:
+      - section: tokenops_oauth2
+        key: cache_key_file
   cache_fallback:
     description:
       - What to do when the shared store (O(cache_url)) cannot be used (unreachable, refusing the login, full).

@@ -110,8 +110,8 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAut
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import describe_unknown
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    INLINE_PROFILE, STORE_OPTIONS, as_ansible_error, controller_client, profile_overrides, resolve_profile,
-    store_options)
+    INLINE_PROFILE, STORE_OPTIONS, as_ansible_error, controller_client, profile_overrides, refresh_token_write_back,
+    resolve_profile, store_options, vault_secrets)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 
 display = Display()
@@ -141,7 +141,9 @@ class LookupModule(LookupBase):
                 profile = resolve_profile(name, variables or {}, templar, overrides)
                 for warning in profile.warnings:
                     display.warning(warning)
-                client = controller_client(profile, options['cache_dir'], display.warning, store)
+                write_back = refresh_token_write_back(profile, variables or {}, vault_secrets(self._loader),
+                                                      display.warning)
+                client = controller_client(profile, options['cache_dir'], display.warning, store, write_back)
                 token = client.get_token(force_refresh=options['force_refresh'])
                 mapping = token.as_result(time.time())
                 if options['validate']:

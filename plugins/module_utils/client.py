@@ -4,8 +4,17 @@
 """The engine's front door: a token for a profile, from the cache when it is still good, else from the server.
 
 Renewal order for a due token: the refresh token we hold (if any), then the profile's own grant when the server
-says ``invalid_grant``. A rotated refresh token is written to the cache before the new token is handed out, so a
-crash between the two never leaves the profile with a refresh token the server has already retired.
+says ``invalid_grant``. A rotated refresh token is written to the cache, and then given to ``keep_refresh_token``
+(the controller writes it back to the profile's vars file), before the new token is handed out, so a crash between
+the two never leaves the profile with a refresh token the server has already retired.
+
+The refresh chain. A refresh_token profile's entry is named without its configured refresh token (which changes
+each time a rotated one is written back) and records the chain instead: keyed hashes of the configured refresh
+token it started from and of each one it has held since (the first and the newest CHAIN_LENGTH - 1). An entry is
+a profile's own only while the profile's configured refresh token is in that chain; otherwise (a new onboarding,
+another account under the same profile name) the profile starts from its configured refresh token, and the held
+one is never spent for it. Within its chain, a configured refresh token other than the held one is retired: it is
+never sent again, since a server with reuse detection answers it by revoking the grant.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,19 +24,30 @@ __metaclass__ = type
 import random
 import time
 
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, ProfileError, TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.grants import build_token_request
 from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
 
 REFRESH_TOKEN = 'refresh_token'
 METADATA_MAX_AGE = 24 * 3600
-ENTRY_NAMES = {}  # (CacheKeys, Profile) -> the name of the profile's entry
+# The refresh tokens an entry remembers (as keyed hashes): the one its chain started from, which stays configured
+# wherever the profile's vars file is never written back (an AWX project checked out afresh for each job), and the
+# newest others, which a vars file written back by each run is never far behind.
+CHAIN_LENGTH = 32
+ENTRY_NAMES = {}  # (CacheKeys, Profile) -> (the name of the profile's entry, the keyed hash of its refresh token)
 
 
 class TokenClient(object):
-    """Obtain tokens for one validated Profile. ``cache`` is a TokenCache or None."""
+    """Obtain tokens for one validated Profile. ``cache`` is a TokenCache (or a cache with its interface) or None.
 
-    def __init__(self, profile, cache=None, warn=None, clock=time.time, transport=None):
+    ``keep_refresh_token(token, newest)``, if given, is called with every token handed out whose refresh token is
+    not the profile's configured one: after the cache holds it and before it is handed out (also when the cache fails
+    to store it), and on a cache hit. The controller writes it back to the profile's vars file. ``newest`` is None
+    for a token this process has just obtained, else a function that reads the refresh token the cache holds now
+    (None if none): called under the vars file's lock, it keeps a cache hit from writing back an older refresh
+    token over the one a renewal has meanwhile written. The hook reports its own failures."""
+
+    def __init__(self, profile, cache=None, warn=None, clock=time.time, transport=None, keep_refresh_token=None):
         self.profile = profile
         self.cache = cache
         self.warn = warn or (lambda msg: None)
@@ -35,6 +55,7 @@ class TokenClient(object):
         self._transport = transport
         self._token_url = profile.get('token_url')
         self._metadata = None
+        self.keep_refresh_token = keep_refresh_token
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     @property
@@ -102,12 +123,14 @@ class TokenClient(object):
                 time.sleep(wait)
 
     def _renew(self, held):
-        """A fresh token, by refresh when we hold a refresh token, else by the profile's grant."""
+        """A fresh token, by refresh when we hold a refresh token, else by the profile's grant. ``held`` is this
+        profile's own entry (see _cached): for a refresh_token profile, its refresh token is the newest of the chain
+        the configured one belongs to, so the configured one is sent only when nothing is held."""
         profile = self.profile
         refresh_tokens = []
         if held is not None and held.refresh_token:
             refresh_tokens.append(held.refresh_token)
-        if profile['grant_type'] == REFRESH_TOKEN and profile['refresh_token'] not in refresh_tokens:
+        elif profile['grant_type'] == REFRESH_TOKEN:
             refresh_tokens.append(profile['refresh_token'])
         for refresh_token in refresh_tokens:
             try:
@@ -132,13 +155,15 @@ class TokenClient(object):
     def get_token(self, force_refresh=False):
         """A token that is not due for renewal."""
         if self.cache is None:
-            return self._renew(None)
+            token = self._renew(None)
+            self._keep(token)
+            return token
         key = self.cache_key()
         secret = self._secret()
         if not force_refresh:
             held = self._fresh(key, secret)
             if held is not None:
-                return held
+                return self._kept(key, secret, held)
             with self.cache.lock(key, blocking=False) as ours:
                 if ours:
                     return self._renew_locked(key, secret, force_refresh)
@@ -149,7 +174,7 @@ class TokenClient(object):
                 pass
             held = self._fresh(key, secret)
             if held is not None:
-                return held
+                return self._kept(key, secret, held)
         # Forced, or the renewal we waited for failed: renew ourselves, one process at a time.
         with self.cache.lock(key):
             return self._renew_locked(key, secret, force_refresh)
@@ -169,16 +194,24 @@ class TokenClient(object):
                 not held.renew_due(self.clock(), self.profile.get('renew_before')):
             return held
         token = self._renew(held)
-        if self.cache.store(key, secret, token.to_record()) is False:
+        token.refresh_chain = self._chain(held, token)
+        try:
+            stored = self.cache.store(key, secret, token.to_record())
+        except CacheError:
+            # The server may have rotated already: the new refresh token must outlive this error.
+            self._keep(token)
+            raise
+        if stored is False:
             # A shared store's fence refused the write: another controller stored a newer token after our lock ran
             # out. Theirs is what every other controller now uses (and holds the newest refresh token): take it.
             newer = self._cached(key, secret)
             if newer is not None:
                 return newer
+        self._keep(token)
         return token
 
-    def cache_key(self):
-        """The name of this profile's entry in the cache (which must be set)."""
+    def _names(self):
+        """(the name of this profile's entry, the keyed hash of its configured refresh token or None)."""
         keys = self.cache.keys
         # A lookup builds a client per call but reuses its Profile (immutable once built) and the cache's CacheKeys
         # (one per directory and process), so the keyed hashes and the name are worked out once per process. Both
@@ -187,16 +220,57 @@ class TokenClient(object):
         if memo_key not in ENTRY_NAMES:
             if len(ENTRY_NAMES) >= 256:
                 ENTRY_NAMES.clear()
-            ENTRY_NAMES[memo_key] = keys.entry_name('token', self.profile.identity(keys.keyed_hash))
+            configured = self.profile.get('refresh_token') if self.profile['grant_type'] == REFRESH_TOKEN else None
+            ENTRY_NAMES[memo_key] = (keys.entry_name('token', self.profile.identity(keys.keyed_hash)),
+                                     keys.keyed_hash(configured) if configured else None)
         return ENTRY_NAMES[memo_key]
+
+    def cache_key(self):
+        """The name of this profile's entry in the cache (which must be set)."""
+        return self._names()[0]
+
+    def _chain(self, held, token):
+        """The refresh chain to record with ``token``, renewed from ``held`` (see the module docstring)."""
+        start = self._names()[1]
+        if start is None:
+            return None
+        chain = list(held.refresh_chain) if held is not None and held.refresh_chain else [start]
+        link = self.cache.keys.keyed_hash(token.refresh_token) if token.refresh_token else None
+        if link and link not in chain:
+            chain.append(link)
+        return chain[:1] + chain[1:][-(CHAIN_LENGTH - 1):]
 
     def held_token(self):
         """The cached token, due or not (None without a cache or an entry)."""
         return self._cached(self.cache_key(), self._secret()) if self.cache is not None else None
 
     def _cached(self, key, secret):
+        """The entry for ``key`` as a Token, if it is this profile's own: for a refresh_token profile, one whose
+        chain holds the configured refresh token."""
         record = self.cache.load(key, secret)
-        return Token.from_record(record, self.profile.name) if record else None
+        if not record:
+            return None
+        start = self._names()[1]
+        if start is not None and start not in (record.get('refresh_chain') or ()):
+            return None  # another chain (a new onboarding, another account): start from the configured token
+        return Token.from_record(record, self.profile.name)
+
+    # -- writing a rotated refresh token back -------------------------------------------------------------------
+    def _keep(self, token, newest=None):
+        """Give ``token`` to keep_refresh_token when its refresh token is not the configured one."""
+        if self.keep_refresh_token is not None and token.refresh_token and \
+                token.refresh_token != self.profile.get('refresh_token'):
+            self.keep_refresh_token(token, newest)
+
+    def _kept(self, key, secret, held):
+        """``held`` (a cache hit), once given to keep_refresh_token: its refresh token differs from the configured
+        one when an earlier write-back failed or its process died, when another controller sharing the store
+        rotated, or when this run wrote it back already (the profile was read before)."""
+        def newest():
+            current = self._cached(key, secret)
+            return current.refresh_token if current is not None else None
+        self._keep(held, newest)
+        return held
 
     def forget(self):
         """Drop the cached token for this profile (after a revocation, say)."""

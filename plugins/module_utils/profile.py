@@ -104,9 +104,12 @@ SECRET_OPTIONS = tuple(sorted(k for k, v in PROFILE_OPTIONS.items() if v.get('no
 
 # What a cache entry is told apart by (Profile.identity): whom the token is for, and how it is asked for. The
 # secret ones (the subject's credential, and free-form options that may carry an account's API key) as keyed hashes.
+# Not the configured refresh_token: a rotating server retires it on first use and each rotated one is written back to
+# the profile, so it changes from run to run while the subject stays; TokenClient tells subjects apart by the chain
+# of refresh tokens an entry has held instead.
 IDENTITY_OPTIONS = ('token_url', 'issuer', 'client_id', 'client_auth', 'grant_type', 'scope', 'audience', 'resource',
                     'username')
-IDENTITY_SECRETS = ('refresh_token', 'code', 'password', 'extra_params', 'headers')
+IDENTITY_SECRETS = ('code', 'password', 'extra_params', 'headers')
 # The resource server's credentials for introspection: id and secret go together, the method is optional.
 INTROSPECTION_CLIENT_OPTIONS = ('introspection_client_id', 'introspection_client_secret', 'introspection_client_auth')
 
@@ -152,7 +155,7 @@ class Profile(object):
         customer accounts): a token, and above all a held refresh token, serves only the profile it was issued to.
         Secret options enter only as ``keyed_hash(value)`` (an HMAC under the cache's master key, see
         cache.CacheKeys), so an identity tells them apart without holding them. The client's own secret is not
-        here: it keys the entry's encryption instead.
+        here: it keys the entry's encryption instead. Nor is the configured refresh token (see IDENTITY_SECRETS).
         """
         identity = dict((key, self.get(key)) for key in IDENTITY_OPTIONS)
         identity['profile'] = self.name

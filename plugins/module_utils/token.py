@@ -25,19 +25,22 @@ except AttributeError:  # pragma: no cover - Python 2 has no timezone; managed h
 
 class Token(object):
     """An access token with its metadata. ``obtained_at``, ``expires_at_ts`` and ``refresh_expires_at_ts`` (when
-    the server said when the refresh token expires, else None) are epoch seconds."""
+    the server said when the refresh token expires, else None) are epoch seconds. ``refresh_chain`` is the cache's
+    bookkeeping for a refresh_token profile (TokenClient): keyed hashes of the refresh tokens this token's line has
+    held, never the tokens themselves."""
 
     FIELDS = ('access_token', 'token_type', 'refresh_token', 'scope', 'obtained_at', 'expires_at_ts',
-              'refresh_expires_at_ts')
+              'refresh_expires_at_ts', 'refresh_chain')
 
     def __init__(self, access_token, token_type, obtained_at, expires_at_ts, refresh_token=None, scope=None,
-                 profile=None, from_cache=False, refresh_expires_at_ts=None):
+                 profile=None, from_cache=False, refresh_expires_at_ts=None, refresh_chain=None):
         self.access_token = access_token
         self.token_type = token_type
         self.obtained_at = obtained_at
         self.expires_at_ts = expires_at_ts
         self.refresh_token = refresh_token
         self.refresh_expires_at_ts = refresh_expires_at_ts
+        self.refresh_chain = refresh_chain
         self.scope = scope
         self.profile = profile
         self.from_cache = from_cache

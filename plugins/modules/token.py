@@ -165,12 +165,15 @@ validation:
   sample: {valid: true, method: validate_url, owner: test@test.com}
 refresh_token_store:
   description:
-    - Where the refresh token belongs, the profile's O(refresh_token_vars_file) (made absolute against the
-      inventory directory) and O(refresh_token_var) (default C(vault_<profile>_refresh_token)).
-    - The C(tokenops.oauth2.deliver) role writes a rotated refresh token back there with M(tokenops.oauth2.vault_vars).
+    - Where the refresh token is written back, the profile's O(refresh_token_vars_file) (made absolute against the
+      inventory directory) as C(path) and O(refresh_token_var) (default C(vault_<profile>_refresh_token)) as C(var),
+      and whether this task changed it (C(changed)).
+    - A rotated refresh token is written there, encrypted with the run's vault secret, before the task returns.
+      If that fails, C(error) says why; the task still returns the token (the token cache holds the refresh token
+      too), and the C(tokenops.oauth2.deliver) role reports the profile as failed.
   returned: when the profile sets O(refresh_token_vars_file) and the token has a refresh token
   type: dict
-  sample: {path: /srv/inventory/group_vars/all/lockit_refresh_token.yml, var: vault_lockit_refresh_token}
+  sample: {path: /srv/inventory/group_vars/all/lockit_refresh_token.yml, var: vault_lockit_refresh_token, changed: true}
 revoked:
   description: With O(state=absent), the kinds of token revoked (in check mode, that would be revoked), each once.
   returned: when O(state=absent)

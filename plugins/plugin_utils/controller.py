@@ -30,8 +30,8 @@ INLINE_PROFILE = '(inline)'
 LOOKUP_NAME = 'tokenops.oauth2.token'
 # The shared store's plugin settings (doc fragment tokenops.oauth2.shared_store), and the two secrets among them that
 # may come from an inventory variable.
-STORE_OPTIONS = ('cache_url', 'cache_password', 'cache_key', 'cache_fallback', 'cache_ca_path', 'cache_client_cert',
-                 'cache_client_key')
+STORE_OPTIONS = ('cache_url', 'cache_password', 'cache_key', 'cache_key_file', 'cache_fallback', 'cache_ca_path',
+                 'cache_client_cert', 'cache_client_key')
 STORE_VARIABLES = dict(cache_password='tokenops_oauth2_cache_password', cache_key='tokenops_oauth2_cache_key')
 # A Profile is built from its templated data alone and never changed after: the same data gives the same Profile.
 PROFILES_BUILT = Memo()
@@ -102,18 +102,22 @@ def configured_store_options(variables, templar):
     return store_options(dict((k, lookup.get_option(k)) for k in STORE_OPTIONS), variables, templar)
 
 
-def controller_client(profile, cache_dir, warn, store=None):
+def controller_client(profile, cache_dir, warn, store=None, keep_refresh_token=None):
     """A TokenClient with the controller cache: the shared store when cache_url is set (``store``: store_options),
-    else (or when the store is down and cache_fallback is local) the file cache; none if the profile turns it off."""
+    else (or when the store is down and cache_fallback is local) the file cache; none if the profile turns it off.
+    ``keep_refresh_token``: a RefreshTokenWriteBack (or None), see TokenClient."""
+    def file_cache():
+        return TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn,
+                          profile_name=profile.name)
     cache = None
     settings = shared_store_settings(profile, store or {})
     if settings is not None:
         # Imported here: a run without a shared store never pays for importing redis.
         from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import open_shared_cache
-        cache = open_shared_cache(profile, settings, warn)
-    if cache is None and profile.get('cache'):
-        cache = TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn, profile_name=profile.name)
-    return TokenClient(profile, cache=cache, warn=warn)
+        cache = open_shared_cache(profile, settings, warn, file_cache)
+    elif profile.get('cache'):
+        cache = file_cache()
+    return TokenClient(profile, cache=cache, warn=warn, keep_refresh_token=keep_refresh_token)
 
 
 def inventory_directory(variables):
@@ -164,6 +168,71 @@ def refresh_token_settings(profile, store, variables):
     if store['var'] != default_refresh_token_var(profile.name):
         settings['refresh_token_var'] = store['var']
     return settings
+
+
+class RefreshTokenWriteBack(object):
+    """TokenClient's ``keep_refresh_token`` for a profile with a ``refresh_token_vars_file``: writes each refresh
+    token it is given there, vault-encrypted with the run's vault secrets, before the token is handed out; the one
+    way the lookup and the token action (hence the deliver role) write a rotated refresh token back.
+
+    A failure does not fail the token: the cache already holds the refresh token (or, without a cache, the token in
+    hand is all there is), so the access token is handed out and the failure reported: a warning, and ``outcome``
+    (``path``, ``var``, ``changed`` or ``error``) in the token action's result, which the deliver role's summary
+    reports as failed. The next run that finds the cache's refresh token differs from the profile's writes it again.
+    """
+
+    def __init__(self, profile, location, secrets, warn, cached=True):
+        self.profile = profile
+        self.path, self.var = location['path'], location['var']
+        self.vault_secrets = secrets
+        self.warn = warn
+        self.cached = cached
+        self.outcome = None
+
+    def __call__(self, token, newest=None):
+        self.write(token.refresh_token, newest)
+
+    def write(self, refresh_token, newest=None):
+        """Write ``refresh_token`` back; or, given ``newest`` (see TokenClient), what it returns under the file's
+        lock, when it returns one."""
+        from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import set_vaulted_variable
+        from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import VarsFileError
+        memo_key = (self.path, self.var, refresh_token)
+        if memo_key in WRITTEN_BACK:
+            self.outcome = dict(path=self.path, var=self.var, changed=False)
+            return
+        try:
+            changed = set_vaulted_variable(self.path, self.var, lambda: (newest and newest()) or refresh_token,
+                                           self.vault_secrets)
+        except (VarsFileError, OSError, AnsibleError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else '%s' % exc
+            self.outcome = dict(path=self.path, var=self.var, error=reason)
+            self.warn("profile '%s': the rotated refresh token could not be written back to %s (%s): %s; %s" % (
+                self.profile.name, self.path, self.var, reason,
+                'the token cache holds it, and a later run writes it back once it can' if self.cached else
+                'no cache holds it either (cache: false): authorize again (playbook tokenops.oauth2.onboard) if the '
+                'next run is refused'))
+            return
+        if len(WRITTEN_BACK) >= 64:
+            WRITTEN_BACK.clear()
+        WRITTEN_BACK.add(memo_key)
+        self.outcome = dict(path=self.path, var=self.var, changed=changed)
+
+
+WRITTEN_BACK = set()  # (path, var, refresh token) this process wrote or found there: checked once a process
+
+
+def vault_secrets(loader):
+    """The vault secrets the run was started with (NOTES.md: from an action plugin or a lookup's loader)."""
+    return list(getattr(getattr(loader, '_vault', None), 'secrets', None) or [])
+
+
+def refresh_token_write_back(profile, variables, secrets, warn):
+    """The RefreshTokenWriteBack for ``profile``, or None when it names no refresh_token_vars_file."""
+    location = refresh_token_store(profile, variables)
+    if location is None:
+        return None
+    return RefreshTokenWriteBack(profile, location, secrets, warn, cached=bool(profile.get('cache')))
 
 
 def as_ansible_error(exc):

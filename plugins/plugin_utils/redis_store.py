@@ -56,10 +56,13 @@ CONNECT_TIMEOUT = 5.0
 RETRIES = 6
 # An entry without a refresh token is useless once its access token has expired: gone this long after.
 EXPIRED_ENTRY_GRACE = 60
+# Behind Sentinels, a write holding a refresh token waits this long for a replica to have it (WAIT 1): a primary that
+# dies before replicating would take the only copy of a rotated refresh token with it in the failover.
+REPLICA_WAIT_MS = 2000
 
 # The commands the store sends (inside its scripts too: a script runs with the caller's permissions). This is the
 # ACL an operator gives the store's user; ``acl_rules`` writes it out.
-STORE_COMMANDS = ('eval', 'hmget', 'get', 'set', 'pttl', 'subscribe', 'ping',
+STORE_COMMANDS = ('eval', 'hmget', 'get', 'set', 'pttl', 'subscribe', 'ping', 'wait',
                   # inside the scripts
                   'hget', 'hset', 'del', 'pexpire', 'persist', 'publish', 'time')
 
@@ -261,7 +264,7 @@ class RedisStore(object):
     """
 
     def __init__(self, client, display, prefix=DEFAULT_PREFIX, lease_ms=LEASE_MS, wait_limit=WAIT_LIMIT,
-                 profile=None, secrets=()):
+                 profile=None, secrets=(), replicated=False):
         self.client = client
         self.display = display
         self.prefix = prefix
@@ -270,13 +273,16 @@ class RedisStore(object):
         self.profile = profile
         self._secrets = [s for s in secrets if s]
         self.stats = dict(notified=0, lease_expired=0, reconnected=0)
+        self.replicated = replicated  # behind Sentinels: there are replicas a durable write waits for
+        self.last_write_replicas = None  # replicas that acknowledged the last durable write (None: not asked)
 
     @classmethod
     def open(cls, settings, profile=None, **options):
         """Connect for SharedStoreSettings and check the login now, so that a wrong password or a dead store is
         reported (or fallen back from) before anything else happens."""
         store = cls(connect(settings, profile), settings.location.display, profile=profile,
-                    secrets=(settings.password, settings.key), **options)
+                    secrets=(settings.password, settings.key),
+                    replicated=settings.location.scheme == 'redis+sentinel', **options)
         with store._errors('connect to'):
             store.client.ping()
         return store
@@ -315,11 +321,17 @@ class RedisStore(object):
             return None
         return Entry(data, (generation or b'0').decode('ascii'))
 
-    def write(self, name, data, replaces, ttl_ms=None):
+    def write(self, name, data, replaces, ttl_ms=None, durable=False):
         """Store ``data`` if the entry is still at generation ``replaces`` (ABSENT: there was none). Returns the new
-        generation, or None when the fence refused the write (someone stored a newer entry since). Wakes waiters."""
+        generation, or None when the fence refused the write (someone stored a newer entry since). Wakes waiters.
+        ``durable`` (the entry holds a refresh token): behind Sentinels, wait until a replica has it too, and say in
+        ``last_write_replicas`` how many did."""
         stored, generation = self._script(_WRITE, [self.key('t', name)], [
             replaces or ABSENT, data, '' if ttl_ms is None else int(ttl_ms), self.key('n', name)])
+        self.last_write_replicas = None
+        if stored and durable and self.replicated:
+            with self._errors('write to'):
+                self.last_write_replicas = self.client.wait(1, REPLICA_WAIT_MS)
         return generation.decode('ascii') if stored else None
 
     def delete(self, name):

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 
 from ansible.module_utils.six.moves.urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -214,12 +215,49 @@ def _file(name, value, profile):
     return path
 
 
+MAX_KEY_FILE_BYTES = 4096
+
+
+def _key_from_file(value, profile):
+    """The shared key in the file ``value`` (its first line, without the line break), or None when unset. The file
+    must be a regular file (links are followed: a mounted secret is one) that only its owner, this user or root, can
+    read or change: it holds the key to every entry in the store."""
+    path = _text('cache_key_file', value, profile)
+    if path is None:
+        return None
+    path = os.path.expanduser(path)
+    hint = 'give cache_key_file as the path of a file of yours holding the key, mode 0600 or 0400'
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0))
+    except OSError as exc:
+        raise StoreSettingsError('cannot read cache_key_file %s: %s' % (path[:200], exc.strerror), profile=profile,
+                                 hint=hint)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise StoreSettingsError('cache_key_file %s is not a regular file' % path[:200], profile=profile, hint=hint)
+    with os.fdopen(fd, 'rb') as handle:
+        if info.st_uid not in (os.geteuid(), 0) or stat.S_IMODE(info.st_mode) & 0o077:
+            raise StoreSettingsError('cache_key_file %s can be read or changed by others (mode %04o, uid %d)' % (
+                path[:200], stat.S_IMODE(info.st_mode), info.st_uid), profile=profile,
+                hint='chmod 0600 it (and make it yours), and change the key: others may have read it')
+        data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise StoreSettingsError('cache_key_file %s is longer than a key (%d bytes)' % (path[:200], MAX_KEY_FILE_BYTES),
+                                 profile=profile, hint=hint)
+    try:
+        lines = data.decode('utf-8').splitlines()
+    except UnicodeDecodeError:
+        raise StoreSettingsError('cache_key_file %s is not UTF-8 text' % path[:200], profile=profile, hint=KEY_HINT)
+    return lines[0] if lines else ''
+
+
 def shared_store_settings(profile, plugin_settings):
     """The SharedStoreSettings for ``profile``, or None when it uses no shared store.
 
     ``plugin_settings``: the plugin-level values (ansible.cfg, environment, variables) of cache_url, cache_password,
-    cache_key, cache_fallback, cache_ca_path, cache_client_cert and cache_client_key. The profile's own cache_url and
-    cache_fallback win over them. A profile with ``cache: false`` uses no store at all.
+    cache_key (else cache_key_file), cache_fallback, cache_ca_path, cache_client_cert and cache_client_key. The
+    profile's own cache_url and cache_fallback win over them. A profile with ``cache: false`` uses no store at all.
     """
     name = profile.name
     if not profile.get('cache'):
@@ -234,15 +272,19 @@ def shared_store_settings(profile, plugin_settings):
         raise StoreSettingsError('cache_fallback must be %s, got %r' % (' or '.join(FALLBACKS), str(fallback)[:40]),
                                  profile=name)
     key = _text('cache_key', plugin_settings.get('cache_key'), name)
+    key_option = 'cache_key'
+    if key is None and plugin_settings.get('cache_key_file'):
+        key, key_option = _key_from_file(plugin_settings.get('cache_key_file'), name), 'cache_key_file'
     if key is None:
         raise StoreSettingsError(
             'cache_url %s needs the shared store key cache_key: entries are encrypted on the controller with a key '
             'every controller sharing the store must have' % location.display, profile=name,
             hint='set the environment variable TOKENOPS_OAUTH2_CACHE_KEY or the vaulted variable '
-                 'tokenops_oauth2_cache_key (the same on every controller); ' + KEY_HINT)
+                 'tokenops_oauth2_cache_key, or cache_key_file (the same key on every controller); ' + KEY_HINT)
     if len(key) < MIN_KEY_LENGTH:
-        raise StoreSettingsError('cache_key is shorter than %d characters' % MIN_KEY_LENGTH, profile=name,
-                                 hint=KEY_HINT)
+        raise StoreSettingsError('%s is shorter than %d characters' % (
+            'cache_key' if key_option == 'cache_key' else 'the key in cache_key_file', MIN_KEY_LENGTH),
+            profile=name, hint=KEY_HINT)
     settings = SharedStoreSettings(
         location, password=_text('cache_password', plugin_settings.get('cache_password'), name), key=key,
         fallback=fallback,

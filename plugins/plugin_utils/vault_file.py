@@ -16,11 +16,12 @@ __metaclass__ = type
 from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible.parsing.vault import VaultLib, match_encrypt_secret, parse_vaulttext_envelope
+from ansible.parsing.vault import VaultLib, is_encrypted, match_encrypt_secret, parse_vaulttext_envelope
 from ansible.utils.vars import isidentifier
 
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
-from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import Unsafe, Vaulted, VarsFileError, dump
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import (
+    Unsafe, Vaulted, VarsFileError, dump, load_mapping, render, utf8)
 
 TEMPLATE_MARKERS = ('{{', '{%', '{#')
 
@@ -150,3 +151,33 @@ def parse_mode(mode):
     if isinstance(mode, str) and 3 <= len(mode) <= 4 and all(c in '01234567' for c in mode):
         return int(mode, 8)
     raise VaultVarsError("mode must be an octal string such as '0600' (symbolic modes are not supported)")
+
+
+# --- one variable, from a plugin -------------------------------------------------------------------------------
+
+def set_vaulted_variable(path, name, value, secrets, mode=0o600):
+    """Set ``name`` to ``value`` (vault-encrypted with the run's ``secrets``) in the vars file ``path``, every other
+    line kept, as tokenops.oauth2.vault_vars does; a file vault-encrypted as a whole stays so. ``value`` may be a
+    function, called under the file's lock: what to write is then decided by the one writer at a time. Creates the
+    file (``mode``) when missing, never its directory. Returns whether the file changed; VarsFileError or OSError (a
+    message without the value) when it cannot be written. What the token plugins write a rotated refresh token
+    back with; written through module_utils.private_file like every other file (a symbolic link is refused)."""
+    from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import PrivateFile
+    vault = RunVault(secrets, None, path)
+    with PrivateFile(path) as target:
+        target.lock()  # the directory lock vault_vars takes too: one writer at a time
+        raw = target.read()
+        exists = raw is not None
+        raw = raw or b''
+        encrypt_file = is_encrypted(raw)
+        text = vault.decrypt(raw, path) if encrypt_file else utf8(raw, path)
+        data = load_mapping(text, path)
+        changes, new_data, entries = plan(data, {name: value() if callable(value) else value}, [], vault,
+                                          encrypt_file, path)
+        if not changes:
+            return False
+        payload = to_bytes(render(text, new_data, entries, []))
+        if encrypt_file:
+            payload = vault.encrypt(payload)
+        target.write(payload, None if exists else mode)
+    return True

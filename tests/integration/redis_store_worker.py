@@ -12,20 +12,16 @@ Modes (each prints one JSON line per event, flushed):
 - ``stale LEASE_MS``: take the lease, read the entry, print ``read`` with its generation, then on a line ``write`` from
   stdin write over what it read and print whether the fence let it.
 - ``wait``: wait for the renewal that holds the lock now; print how it woke and the store's wake-up counts.
-- ``client TOKEN_URL CLIENT_ID``: a TokenClient through the SharedTokenCache (client secret in CLIENT_SECRET); wait for
+- ``client TOKEN_URL CLIENT_ID``: a TokenClient through the SharedTokenCache, sealed with the shared key ring as the
+  plugins seal it (client secret in CLIENT_SECRET); wait for
   a line ``go`` on stdin (so that all start at once), get a token, print its digest and whether it came from the store.
 """
 
-import base64
 import hashlib
 import json
 import os
 import sys
 import time
-
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 import tests.conftest  # noqa: E402,F401  pylint: disable=unused-import  # makes the collection importable
@@ -33,27 +29,6 @@ import tests.conftest  # noqa: E402,F401  pylint: disable=unused-import  # makes
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.redis_store import RedisStore  # noqa: E402
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.store_settings import (  # noqa: E402
     SharedStoreSettings, parse_store_url)
-
-
-class StandInSealer(object):
-    """Stands in for the cache's key derivation (being rebuilt elsewhere): Fernet under HKDF(shared key, secret)."""
-
-    def __init__(self, shared_key):
-        self.shared_key = shared_key.encode()
-
-    def _fernet(self, name, secret):
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=name.encode(), info=b'test sealer').derive(
-            self.shared_key + b'\0' + (secret or '').encode())
-        return Fernet(base64.urlsafe_b64encode(key))
-
-    def seal(self, name, secret, payload):
-        return self._fernet(name, secret).encrypt(json.dumps(payload).encode())
-
-    def open(self, name, secret, data):
-        try:
-            return json.loads(self._fernet(name, secret).decrypt(data))
-        except (InvalidToken, ValueError):
-            return None
 
 
 def say(**event):
@@ -109,11 +84,11 @@ def main():
     elif mode == 'client':
         from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
         from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
-        from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import SharedTokenCache
+        from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import SharedTokenCache, key_ring
         profile = build_profile('shared', dict(token_url=args[0], client_id=args[1],
                                                client_secret=os.environ['CLIENT_SECRET'], scope='api:read',
                                                resource='urn:tokenops:api'))
-        cache = SharedTokenCache(open_store(url, prefix), StandInSealer('k' * 32), profile_name=profile.name)
+        cache = SharedTokenCache(open_store(url, prefix), key_ring('k' * 32), profile_name=profile.name)
         client = TokenClient(profile, cache=cache)
         say(event='ready')
         sys.stdin.readline()

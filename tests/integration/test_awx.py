@@ -303,11 +303,21 @@ def test_injected_store_credential_reaches_the_store(tmp_path, oidc_provider, re
     for secret in (store_inputs['cache_password'], store_inputs['cache_key'], client['client_secret'],
                    store_inputs['client_key'].splitlines()[1]):
         assert secret not in proc.stdout, 'a secret appears in the -vvvv output'
-    assert proc.returncode != 0  # until entries can be sealed for the store (the second half of issue #13)
     if wrong_password:
+        assert proc.returncode != 0
         assert "cannot connect to the shared token store rediss://127.0.0.1:%d/0 as ACL user 'tokenops'" \
             % redis_tls.port in proc.stdout, proc.stdout
     else:
-        # Connected over TLS with the injected CA and client certificate, and logged in with the injected password.
-        # INTEGRATION: once the store seals entries, this run succeeds and both tokens come from the store.
-        assert 'cannot seal entries for a shared store yet' in proc.stdout, proc.stdout
+        # Connected over TLS with the injected CA and client certificate, logged in with the injected password, and
+        # sealed with the injected key: the module's token is in the store, where the lookup finds it.
+        assert proc.returncode == 0, proc.stdout
+        result = json.loads((tmp_path / 'result.json').read_text())
+        token = result['module']['access_token']
+        assert token not in proc.stdout and result['lookup']['access_token'] == token
+        assert result['lookup']['from_cache'] is True
+        assert introspect(oidc_provider, token, client)['active'] is True
+        local = cache_env(tmp_path)['TOKENOPS_OAUTH2_CACHE_DIR']
+        assert not os.path.exists(local) or not [n for n in os.listdir(local) if n.endswith('.token')], \
+            'the token went to the controller cache, not to the store'
+        stored = [redis_tls.admin().hget(key, 'data') for key in redis_tls.admin().scan_iter('tokenops-oauth2:t:*')]
+        assert stored and not [data for data in stored if token.encode() in data]

@@ -2,8 +2,8 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TokenClient, unchanged, over the shared store (SharedTokenCache on a real Redis) against a real authorization server
-(oidc-provider): the interface the file cache has is enough for single flight across processes. The sealing here is
-a stand-in (redis_store_worker.StandInSealer) until the cache's new key derivation takes its place."""
+(oidc-provider): the interface the file cache has is enough for single flight across processes. Entries are named and
+sealed with the shared key ring (shared_cache.key_ring: CacheKeys under cache_key), as the plugins do."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,12 +14,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redis_store_worker import StandInSealer  # noqa: E402  pylint: disable=wrong-import-position
 from test_redis_store import Worker, fresh_prefix, open_store  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient  # noqa: E402
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile  # noqa: E402
-from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import SharedTokenCache  # noqa: E402
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import (  # noqa: E402
+    SharedTokenCache, key_ring)
 
 
 def test_processes_starting_cold_send_one_token_request(redis_server, oidc_provider):
@@ -49,7 +49,7 @@ def test_entries_are_opaque_and_live_as_long_as_their_token(redis_server, oidc_p
                                            client_secret=client['client_secret'], scope='api:read',
                                            resource='urn:tokenops:api'))
     store = open_store(redis_server)
-    cache = SharedTokenCache(store, StandInSealer('k' * 32), profile_name=profile.name)
+    cache = SharedTokenCache(store, key_ring('k' * 32), profile_name=profile.name)
     token = TokenClient(profile, cache=cache).get_token()
     again = TokenClient(profile, cache=cache).get_token()
     assert again.from_cache and again.access_token == token.access_token

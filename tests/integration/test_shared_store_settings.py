@@ -40,7 +40,8 @@ def run(tmp_path, profiles, name, via, env=None, extra_vars=None, args=(), check
     variables = write_vars(tmp_path, profiles, token_names=[name], token_results_file=results_file,
                            token_lookup=via == 'lookup', **(extra_vars or {}))
     playbook_args = ['-e', '@' + variables, '-vvvv'] + list(args)
-    environment = dict(cache_env(tmp_path), TOKENOPS_OAUTH2_CACHE_PASSWORD=PASSWORD, **(env or {}))
+    environment = dict(cache_env(tmp_path), TOKENOPS_OAUTH2_CACHE_PASSWORD=PASSWORD)
+    environment.update(env or {})
     proc = run_playbook('token_obtain.yml', *playbook_args, extra_env=environment, check=check)
     for secret in (PASSWORD, KEY):
         assert secret not in proc.stdout, 'a store secret shows in the -vvvv output'
@@ -120,3 +121,22 @@ def test_without_redis_py_the_error_says_what_to_install(tmp_path, oidc_provider
         PYTHONPATH=str(blocker)))
     assert proc.returncode != 0
     assert 'the Python library redis (redis-py) is required on the controller for cache_url' in proc.stdout
+
+
+def test_the_shared_key_is_read_from_a_key_file(tmp_path, oidc_provider, redis_own):
+    """cache_key_file (here from the environment): the module stores the token sealed under the file's key, the
+    lookup finds it; the key never shows, and a file others can read is refused."""
+    key_file = tmp_path / 'store.key'
+    key_file.write_text(KEY + '\n')
+    key_file.chmod(0o600)
+    env = dict(TOKENOPS_OAUTH2_CACHE_URL=redis_own.url, TOKENOPS_OAUTH2_CACHE_PASSWORD=redis_own.password,
+               TOKENOPS_OAUTH2_CACHE_KEY_FILE=str(key_file))
+    proc = run(tmp_path, {'api': cc_profile(oidc_provider, cache_fallback='fail')}, 'api', 'lookup', env=env,
+               check=True)
+    with open(os.path.join(str(tmp_path), 'results-lookup.json')) as handle:
+        results = json.load(handle)
+    assert results['lookup']['api']['from_cache'] is True and redis_own.password not in proc.stdout
+    assert list(redis_own.admin().scan_iter('tokenops-oauth2:t:*'))
+    key_file.chmod(0o644)
+    proc = run(tmp_path, {'api': cc_profile(oidc_provider, cache_fallback='fail')}, 'api', 'module', env=env)
+    assert proc.returncode != 0 and 'cache_key_file %s can be read or changed by others' % key_file in proc.stdout

@@ -30,7 +30,6 @@ def name_of(profile_name, keys=None, **options):
 # -- finding 1: whom a token is for ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize('options, other', [
-    (dict(grant_type='refresh_token', refresh_token='alice-rt'), dict(grant_type='refresh_token', refresh_token='bob-rt')),
     (dict(grant_type='password', username='u', password='alice-pw'),
      dict(grant_type='password', username='u', password='bob-pw')),
     (dict(grant_type='authorization_code', code='c1', redirect_uri='https://app/cb'),
@@ -39,10 +38,28 @@ def name_of(profile_name, keys=None, **options):
     (dict(headers={'X-Tenant': 'alice'}), dict(headers={'X-Tenant': 'bob'})),
     (dict(client_auth='client_secret_basic'), dict(client_auth='client_secret_post')),
     (dict(), dict(issuer='https://idp.example')),
-], ids=['refresh_token', 'password', 'code', 'extra_params', 'headers', 'client_auth', 'issuer'])
+], ids=['password', 'code', 'extra_params', 'headers', 'client_auth', 'issuer'])
 def test_what_changes_whom_a_token_is_for_changes_the_entry(options, other):
     assert name_of('p', **options) != name_of('p', **other)
     assert name_of('p', **options) == name_of('p', **options), 'and the same profile finds its entry again'
+
+
+def test_a_refresh_token_profile_is_named_without_its_refresh_token_which_its_chain_tells_apart(tmp_path):
+    """Each run writes the rotated refresh token back to the profile, so it cannot name the entry (every run would
+    miss); the entry's chain of refresh tokens tells another account under the same profile name apart instead."""
+    assert name_of('p', grant_type='refresh_token', refresh_token='alice-rt') == \
+        name_of('p', grant_type='refresh_token', refresh_token='alice-rotated')
+    cache = TokenCache(str(tmp_path / 'cache'))
+    alice = build_profile('p', dict(BASE, grant_type='refresh_token', refresh_token='alice-rt'))
+    TokenClient(alice, cache=cache, transport=FakeTransport(json_response(
+        {'access_token': 'alice-access', 'token_type': 'Bearer', 'expires_in': 3600,
+         'refresh_token': 'alice-rotated'}))).get_token()
+    bob = build_profile('p', dict(BASE, grant_type='refresh_token', refresh_token='bob-rt'))
+    answer = {'access_token': 'bob-access', 'token_type': 'Bearer', 'expires_in': 3600}
+    transport = FakeTransport(json_response(answer), json_response(answer))
+    for force_refresh in (False, True):
+        assert TokenClient(bob, cache=cache, transport=transport).get_token(force_refresh).access_token == 'bob-access'
+    assert [call['data']['refresh_token'] for call in transport.calls] == ['bob-rt', 'bob-rt']
 
 
 def test_two_profiles_never_share_an_entry():

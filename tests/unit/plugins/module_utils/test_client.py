@@ -139,6 +139,118 @@ def test_refresh_token_profile_all_refused(cache):
     clock.now += 1000
     with pytest.raises(TokenEndpointError, match='onboard'):
         client(prof, transport, cache, clock).get_token()
+    # 'initial' was retired when r1 was issued: sending it again is the reuse a server answers by revoking the grant.
+    assert [call['data']['refresh_token'] for call in transport.calls] == ['initial', 'r1']
+
+
+def test_a_written_back_refresh_token_still_finds_its_entry(cache):
+    """The next run's profile holds the rotated refresh token the last one wrote back: a cache hit, not a renewal."""
+    clock = Clock()
+    transport = FakeTransport(token_body(1, refresh_token='r1'), token_body(2, refresh_token='r2'))
+    client(profile(grant_type='refresh_token', refresh_token='initial'), transport, cache, clock).get_token()
+    written_back = profile(grant_type='refresh_token', refresh_token='r1')
+    assert client(written_back, transport, cache, clock).get_token().from_cache
+    clock.now += 1000
+    assert client(written_back, transport, cache, clock).get_token().refresh_token == 'r2'
+    # A profile still configured with the token the chain started from (an AWX project checked out afresh) too.
+    assert client(profile(grant_type='refresh_token', refresh_token='initial'), transport, cache, clock).get_token() \
+        .from_cache
+    assert [call['data']['refresh_token'] for call in transport.calls] == ['initial', 'r1']
+
+
+def test_a_refresh_token_outside_the_chain_starts_a_new_one(cache):
+    """Another onboarding under the profile's name: the held refresh token is never spent for it."""
+    clock = Clock()
+    transport = FakeTransport(token_body(1, refresh_token='r1'), token_body(2, refresh_token='other-1'),
+                              token_body(3, refresh_token='other-2'))
+    client(profile(grant_type='refresh_token', refresh_token='initial'), transport, cache, clock).get_token()
+    onboarded_again = profile(grant_type='refresh_token', refresh_token='other')
+    assert client(onboarded_again, transport, cache, clock).get_token().access_token == 'access-2'
+    assert client(onboarded_again, transport, cache, clock).get_token(force_refresh=True).refresh_token == 'other-2'
+    assert [call['data']['refresh_token'] for call in transport.calls] == ['initial', 'other', 'other-1']
+    # The first chain is gone from this entry: its held token is no longer the first profile's either.
+    assert client(profile(grant_type='refresh_token', refresh_token='r1'), transport, cache, clock).held_token() is None
+
+
+def test_the_chain_keeps_its_start_and_the_newest(cache, monkeypatch):
+    import ansible_collections.tokenops.oauth2.plugins.module_utils.client as client_module
+    monkeypatch.setattr(client_module, 'CHAIN_LENGTH', 3)
+    clock = Clock()
+    transport = FakeTransport(*[token_body(n, refresh_token='r%d' % n) for n in range(1, 6)])
+    for _rotation in range(5):
+        client(profile(grant_type='refresh_token', refresh_token='initial'), transport, cache, clock).get_token(True)
+    keys = cache.keys
+    chain = client(profile(grant_type='refresh_token', refresh_token='r5'), transport, cache, clock).held_token() \
+        .refresh_chain
+    assert chain == [keys.keyed_hash(rt) for rt in ('initial', 'r4', 'r5')]
+    for rotated_away in ('r1', 'r3'):
+        assert client(profile(grant_type='refresh_token', refresh_token=rotated_away), transport, cache,
+                      clock).held_token() is None
+
+
+class Keeper(object):
+    """keep_refresh_token: records what it was given, and what the cache held at that moment."""
+
+    def __init__(self, cache=None, key=None):
+        self.kept, self.cached_then, self.cache, self.key = [], [], cache, key
+
+    def __call__(self, token, newest=None):
+        self.kept.append(newest() if newest else token.refresh_token)
+        if self.cache is not None:
+            self.cached_then.append((self.cache.load(self.key, 's3cret') or {}).get('refresh_token'))
+
+
+def test_a_rotated_refresh_token_is_kept_after_the_cache_holds_it_and_before_it_is_handed_out(cache):
+    clock = Clock()
+    prof = profile(grant_type='refresh_token', refresh_token='initial')
+    transport = FakeTransport(token_body(1, refresh_token='r1'), token_body(2))
+    keeper = Keeper(cache, client(prof, transport, cache).cache_key())
+    assert TokenClient(prof, cache=cache, transport=transport, clock=clock, keep_refresh_token=keeper).get_token() \
+        .refresh_token == 'r1'
+    assert keeper.kept == ['r1'] and keeper.cached_then == ['r1']
+    # Not rotated (the server kept r1): nothing new to keep beyond what is configured.
+    clock.now += 1000
+    written_back = profile(grant_type='refresh_token', refresh_token='r1')
+    TokenClient(written_back, cache=cache, transport=transport, clock=clock, keep_refresh_token=keeper).get_token()
+    assert keeper.kept == ['r1']
+
+
+def test_a_held_refresh_token_not_yet_written_back_is_kept_on_a_cache_hit(cache):
+    """An earlier write-back failed (or its process died): the next cache hit gives the newest one again, as the
+    cache holds it when the write-back looks (a renewal may have come in between)."""
+    clock = Clock()
+    transport = FakeTransport(token_body(1, refresh_token='r1'), token_body(2, refresh_token='r2'))
+    prof = profile(grant_type='refresh_token', refresh_token='initial')
+    client(prof, transport, cache, clock).get_token()
+    keeper = Keeper()
+    token = TokenClient(prof, cache=cache, transport=transport, clock=clock, keep_refresh_token=keeper).get_token()
+    assert token.from_cache and token.refresh_token == 'r1' and keeper.kept == ['r1']
+
+    def renewed_meanwhile(token, newest):
+        client(prof, transport, cache, clock).get_token(force_refresh=True)
+        keeper(token, newest)
+    TokenClient(prof, cache=cache, transport=transport, clock=clock, keep_refresh_token=renewed_meanwhile).get_token()
+    assert keeper.kept == ['r1', 'r2']
+
+
+def test_a_rotated_refresh_token_is_kept_when_the_cache_cannot_store_it(cache, monkeypatch):
+    from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError
+
+    def full(*_args):
+        raise CacheError('disk full')
+    monkeypatch.setattr(cache, 'store', full)
+    keeper = Keeper()
+    with pytest.raises(CacheError):
+        TokenClient(profile(grant_type='refresh_token', refresh_token='initial'), cache=cache, clock=Clock(),
+                    transport=FakeTransport(token_body(1, refresh_token='r1')), keep_refresh_token=keeper).get_token()
+    assert keeper.kept == ['r1']
+
+
+def test_without_a_cache_a_rotated_refresh_token_is_kept_too():
+    keeper = Keeper()
+    TokenClient(profile(grant_type='refresh_token', refresh_token='initial'), clock=Clock(),
+                transport=FakeTransport(token_body(1, refresh_token='r1')), keep_refresh_token=keeper).get_token()
+    assert keeper.kept == ['r1']
 
 
 def test_other_errors_on_refresh_are_not_swallowed(cache):

@@ -124,6 +124,43 @@ def test_settings_a_store_needs(store, says):
         assert secret not in str(failure.value), 'a secret setting was quoted'
 
 
+def test_the_key_can_come_from_a_private_file(tmp_path):
+    key_file = tmp_path / 'store.key'
+    key_file.write_text(KEY + '\n')
+    key_file.chmod(0o600)
+    store = dict(cache_url='redis://h', cache_key_file=str(key_file))
+    assert shared_store_settings(profile(), store).key == KEY
+    assert shared_store_settings(profile(), dict(store, cache_key='L' * 32)).key == 'L' * 32, 'cache_key wins'
+    link = tmp_path / 'mounted.key'
+    link.symlink_to(key_file)
+    assert shared_store_settings(profile(), dict(store, cache_key_file=str(link))).key == KEY
+
+
+@pytest.mark.parametrize('content, mode, says', [
+    (KEY, 0o644, 'can be read or changed by others (mode 0644'),
+    (KEY, 0o620, 'can be read or changed by others'),
+    ('short\n', 0o600, 'the key in cache_key_file is shorter than 32'),
+    ('', 0o600, 'shorter than 32'),
+    (b'\xff' * 40, 0o600, 'not UTF-8'),
+    ('k' * 5000, 0o600, 'longer than a key'),
+    (None, None, 'cannot read cache_key_file'),
+    ('directory', None, 'not a regular file'),
+])
+def test_a_key_file_others_can_read_or_that_holds_no_key_is_refused(tmp_path, content, mode, says):
+    key_file = tmp_path / 'store.key'
+    if content == 'directory':
+        key_file.mkdir()
+    elif isinstance(content, bytes):
+        key_file.write_bytes(content)
+    elif content is not None:
+        key_file.write_text(content)
+    if mode is not None:
+        key_file.chmod(mode)
+    with pytest.raises(StoreSettingsError) as failure:
+        shared_store_settings(profile(), dict(cache_url='redis://h', cache_key_file=str(key_file)))
+    assert says in str(failure.value) and KEY not in str(failure.value)
+
+
 def test_tls_files_need_a_tls_url(tmp_path):
     ca = tmp_path / 'ca.pem'
     ca.write_text('x')
