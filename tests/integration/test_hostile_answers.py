@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+"""Issue 12, the review after the ten findings: what else a malicious token endpoint (or a proxy on its path) can put
+in its answer, through real ansible-playbook runs against the quirks server's /fault/ endpoints.
+
+- Fields and headers that reach a message: an ``expires_in`` that echoes the request, the names of the keys of an
+  answer without ``access_token``, the ``Content-Type`` of an answer that is not JSON. Each may carry the client
+  secret (echoed) and terminal escape sequences: masked and escaped like every other server string.
+- Numbers that are not: ``expires_in`` NaN or Infinity (JSON words Python reads), a JWT ``exp`` beyond any date.
+  Refused or ignored with a clear message, never a crash nor a token that never renews.
+- Answers too big to hold: a body of tens of megabytes, and a gzip bomb (a few hundred kilobytes that inflate to
+  hundreds of megabytes). Refused once past the limit, without reading the rest.
+- A granted ``scope`` that holds a line break and a second key, delivered into an env file: no line is added.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+import requests
+
+from ansible_runner_helper import local_inventory, run_playbook
+from token_helper import fail, obtain
+
+SECRET = 'hostile-answer-secret-5e7b21'
+# What the terminal would act on, raw or as the JSON escape a callback prints for a raw one.
+TERMINAL_CONTROLS = ('\x1b', '\x07', '\x9b', '\u202e', '\\u001b', '\\u0007')
+
+
+def profile(server, fault, **extra):
+    options = dict(token_url='%s/fault/%s' % (server.url, fault), client_id='fault-client', client_secret=SECRET,
+                   client_auth='client_secret_post', retries=0)
+    options.update(extra)
+    return options
+
+
+def assert_quiet(out):
+    assert SECRET not in out, 'the client secret the server echoed is in the output'
+    found = [c for c in TERMINAL_CONTROLS if c in out]
+    assert not found, 'terminal control characters from the server in the output: %r' % found
+
+
+@pytest.mark.parametrize('via', ['module', 'lookup'])
+def test_an_expires_in_echoing_the_request_is_masked_and_escaped(tmp_path, quirks_server, via):
+    out = fail(tmp_path, dict(echo=profile(quirks_server, 'echo-expires-in')), 'echo', via=via)
+    assert_quiet(out)
+    assert "the token response has expires_in='" in out and 'which is not a number' in out, out
+
+
+def test_the_key_names_of_an_answer_without_access_token_are_masked_and_escaped(tmp_path, quirks_server):
+    out = fail(tmp_path, dict(keys=profile(quirks_server, 'echo-keys')), 'keys')
+    assert_quiet(out)
+    assert 'the JSON answer has no access_token (keys: ' in out, out
+
+
+def test_a_content_type_echoing_the_request_is_masked_and_escaped(tmp_path, quirks_server):
+    out = fail(tmp_path, dict(kind=profile(quirks_server, 'hostile-content-type')), 'kind')
+    assert_quiet(out)
+    assert 'the URL answered with text/html' in out, out
+
+
+@pytest.mark.parametrize('value', ['NaN', 'Infinity', '-Infinity', '1e999'])
+def test_an_expires_in_that_is_not_a_finite_number_is_refused_clearly(tmp_path, quirks_server, value):
+    profiles = dict(nan=profile(quirks_server, 'nan-expires?value=' + value))
+    out = fail(tmp_path, profiles, 'nan')
+    assert "profile 'nan': the token response has expires_in=" in out, out
+    assert 'which is not a usable lifetime' in out, out
+
+
+def test_a_jwt_exp_beyond_any_date_is_not_trusted(tmp_path, quirks_server):
+    """No expires_in, and a JWT whose exp is 1e20 (or Infinity): the token lives default_ttl, as one without exp."""
+    profiles = dict(far=profile(quirks_server, 'far-exp-jwt', default_ttl=600),
+                    inf=profile(quirks_server, 'far-exp-jwt?exp=Infinity', default_ttl=600))
+    results = obtain(tmp_path, profiles, lookup=False)
+    for name in profiles:
+        token = results['module'][name]
+        assert 0 < token['expires_in'] <= 600, token['expires_in']
+
+
+def streamed(server, path):
+    """How much of each streamed answer of PATH the client took, oldest first."""
+    return server.stats().get('streamed', {}).get(path, [])
+
+
+def test_a_huge_answer_is_refused_without_reading_it_all(tmp_path, quirks_server):
+    before = len(streamed(quirks_server, '/fault/huge-body'))
+    out = fail(tmp_path, dict(huge=profile(quirks_server, 'huge-body?mb=64')), 'huge')
+    assert "profile 'huge': the answer is larger than 1 MiB" in out, out
+    sent = streamed(quirks_server, '/fault/huge-body')[before:]
+    assert len(sent) == 1 and sent[0]['sent'] < sent[0]['length'], 'the whole body was read: %r' % sent
+
+
+def test_a_huge_answer_that_is_retried_is_not_read_either(tmp_path, quirks_server):
+    """urllib3 reads a retried answer to its end (to reuse the connection) before it asks again: not this one."""
+    before = len(streamed(quirks_server, '/fault/huge-body'))
+    out = fail(tmp_path, dict(huge=profile(quirks_server, 'huge-body?mb=64&status=503', retries=1)), 'huge')
+    assert "profile 'huge': the answer is larger than 1 MiB" in out, out
+    sent = streamed(quirks_server, '/fault/huge-body')[before:]
+    assert len(sent) == 2, 'asked twice: %r' % sent
+    assert all(answer['sent'] < answer['length'] for answer in sent), 'a whole body was read: %r' % sent
+
+
+def test_a_gzip_bomb_is_refused_once_it_inflates_past_the_limit(tmp_path, quirks_server):
+    out = fail(tmp_path, dict(bomb=profile(quirks_server, 'gzip-bomb?mb=200')), 'bomb')
+    assert "profile 'bomb': the answer is larger than 1 MiB" in out, out
+    assert 'decompressed' in out, out
+
+
+def test_a_granted_scope_cannot_add_a_line_to_an_env_file(tmp_path, quirks_server):
+    """The scope a server grants may be delivered (vars: {X: scope}); one holding a line break and KEY=VALUE is shown
+    escaped, and the env file refuses the escape's backslash: the delivery fails, and no line is added."""
+    env_path = str(tmp_path / 'app.env')
+    with open(env_path, 'w') as handle:
+        handle.write('KEPT=1\n')
+    inventory = local_inventory(
+        str(tmp_path / 'inventory.json'),
+        oauth2_profiles=dict(scoped=profile(quirks_server, 'hostile-scope')),
+        oauth2_deliveries=[dict(profile='scoped', to='env_file', path=env_path,
+                                vars=dict(APP_TOKEN='access_token', APP_SCOPE='scope'))],
+        oauth2_rotate_lock=str(tmp_path / 'rotate.lock'))
+    proc = run_playbook('tokenops.oauth2.rotate', '-i', inventory, check=False,
+                        extra_env={'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')})
+    received = requests.get(quirks_server.url + '/_requests', timeout=10).json()
+    assert any(r['path'] == '/fault/hostile-scope' for r in received), 'the server was asked'
+    with open(env_path) as handle:
+        lines = handle.read().splitlines()
+    assert not any(line.startswith('INJECTED') for line in lines), lines
+    assert proc.returncode != 0 and 'the value of APP_SCOPE contains' in proc.stdout, proc.stdout
+    assert lines == ['KEPT=1'], 'nothing of a refused delivery is written'
+    assert json.dumps(SECRET) not in proc.stdout and SECRET not in proc.stdout
+    assert os.path.exists(env_path)
