@@ -132,3 +132,62 @@ def test_a_granted_scope_cannot_add_a_line_to_an_env_file(tmp_path, quirks_serve
     assert lines == ['KEPT=1'], 'nothing of a refused delivery is written'
     assert json.dumps(SECRET) not in proc.stdout and SECRET not in proc.stdout
     assert os.path.exists(env_path)
+
+
+DEVICE_PLAYBOOK = '''- name: Authorize with the device flow
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Authorize
+      tokenops.oauth2.authorize:
+        profile: device
+        flow: device
+'''
+
+
+def authorize_device(tmp_path, server, device_query, token_fault='access-denied'):
+    """Run the device flow against /fault/device-code?DEVICE_QUERY, polling /fault/TOKEN_FAULT; it must fail."""
+    playbook, variables = tmp_path / 'device.yml', tmp_path / 'device-vars.json'
+    playbook.write_text(DEVICE_PLAYBOOK)
+    variables.write_text(json.dumps(dict(oauth2_profiles=dict(device=dict(
+        token_url='%s/fault/%s' % (server.url, token_fault), client_id='device-client', client_auth='none',
+        device_authorization_url='%s/fault/device-code?%s' % (server.url, device_query), retries=0)))))
+    proc = run_playbook(str(playbook), '-e', '@%s' % variables, check=False,
+                        extra_env={'TOKENOPS_OAUTH2_CACHE_DIR': str(tmp_path / 'cache')})
+    assert proc.returncode != 0, proc.stdout
+    return proc.stdout
+
+
+def polls(server, fault):
+    return server.stats()['by_path'].get('/fault/' + fault, 0)
+
+
+@pytest.mark.parametrize('value', ['Infinity', '1e999', 'NaN', '-Infinity'])
+def test_a_device_code_lifetime_that_is_not_a_finite_number_is_refused_clearly(tmp_path, quirks_server, value):
+    before = polls(quirks_server, 'access-denied')
+    out = authorize_device(tmp_path, quirks_server, 'expires_in=' + value)
+    assert "profile 'device': the device authorization response lacks a usable expires_in" in out, out
+    assert polls(quirks_server, 'access-denied') == before, 'nothing is polled'
+
+
+def test_a_device_code_said_to_live_for_years_is_waited_for_an_hour_at_most(tmp_path, quirks_server):
+    out = authorize_device(tmp_path, quirks_server, 'expires_in=1000000000')
+    assert 'The code expires in 3600 s' in out, out
+    assert "profile 'device': the user denied the authorization" in out, out
+
+
+def test_an_interval_longer_than_the_code_is_waited_for_is_refused_at_once(tmp_path, quirks_server):
+    before = polls(quirks_server, 'access-denied')
+    out = authorize_device(tmp_path, quirks_server, 'expires_in=600&interval=1e12')
+    assert 'asks to wait 1000000000000 s between polls, but the code is waited for 600 s' in out, out
+    assert polls(quirks_server, 'access-denied') == before, 'nothing is polled'
+
+
+def test_a_server_answering_slow_down_forever_is_polled_ever_more_slowly_until_the_code_expires(
+        tmp_path, quirks_server):
+    """expires_in 8 s, interval 1 s: a poll at about 1 s, the next 6 s later (slow_down adds 5 s), then none (11 s
+    more would pass the expiry). Polling at the first interval would ask about 7 times."""
+    before = polls(quirks_server, 'slow-down')
+    out = authorize_device(tmp_path, quirks_server, 'expires_in=8&interval=1', token_fault='slow-down')
+    assert "profile 'device': the user code WDJB-MJHT was not approved within 8 seconds" in out, out
+    assert 1 <= polls(quirks_server, 'slow-down') - before <= 2

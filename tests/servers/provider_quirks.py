@@ -629,6 +629,14 @@ def fault_gzip_bomb(h):
     return Reply(200, _BOMBS[mb], headers={"Content-Encoding": "gzip"})
 
 
+def fault_device_code(h):
+    # RFC 8628 device authorization response whose expires_in and interval are ?expires_in= and ?interval=, written
+    # as they are into the JSON (Infinity, NaN, 1e999, huge numbers).
+    return Reply(200, '{"device_code":"dev-%s","user_code":"WDJB-MJHT","verification_uri":"https://idp.invalid/device",'
+                      '"expires_in":%s,"interval":%s}' % (secrets.token_hex(8), h.query.get("expires_in", "600"),
+                                                          h.query.get("interval", "1")))
+
+
 FAULTS = {
     # Bodies that are not a usable token response.
     "html-502": lambda h: Reply(502, HTML_ERROR, "text/html"),
@@ -676,6 +684,9 @@ FAULTS = {
     "far-exp-jwt": fault_far_exp_jwt,
     "hostile-content-type": fault_hostile_content_type,
     "hostile-scope": lambda h: ok_token(scope=h.query.get("scope", "read\nINJECTED=1")),
+    "device-code": fault_device_code,
+    "slow-down": lambda h: json_error(400, "slow_down", "Polling too fast"),
+    "access-denied": lambda h: json_error(400, "access_denied", "The user denied the request"),
     "huge-body": fault_huge_body,
     "gzip-bomb": fault_gzip_bomb,
 }
