@@ -191,3 +191,13 @@ def test_a_server_answering_slow_down_forever_is_polled_ever_more_slowly_until_t
     out = authorize_device(tmp_path, quirks_server, 'expires_in=8&interval=1', token_fault='slow-down')
     assert "profile 'device': the user code WDJB-MJHT was not approved within 8 seconds" in out, out
     assert 1 <= polls(quirks_server, 'slow-down') - before <= 2
+
+
+@pytest.mark.parametrize('location', ['file:///etc/shadow', 'ftp://127.0.0.1/token', 'data:,{"access_token":"x"}'])
+def test_a_redirect_to_another_scheme_is_not_followed(tmp_path, quirks_server, location):
+    """Redirects are never followed (credentials would go along); one to file://, ftp:// or data: is no exception,
+    and is named, not acted on."""
+    from urllib.parse import quote
+    out = fail(tmp_path, dict(moved=profile(quirks_server, 'redirect-scheme?to=' + quote(location, safe=''))), 'moved')
+    assert 'token request was redirected to %s; credentials were not sent on' % location.split('?')[0] in out, out
+    assert 'root:' not in out

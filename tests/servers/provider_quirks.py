@@ -684,6 +684,8 @@ FAULTS = {
     "far-exp-jwt": fault_far_exp_jwt,
     "hostile-content-type": fault_hostile_content_type,
     "hostile-scope": lambda h: ok_token(scope=h.query.get("scope", "read\nINJECTED=1")),
+    "redirect-scheme": lambda h: Reply(int(h.query.get("status", 307)), b"", content_type=None,
+                                       headers={"Location": h.query.get("to", "file:///etc/shadow")}),
     "device-code": fault_device_code,
     "slow-down": lambda h: json_error(400, "slow_down", "Polling too fast"),
     "access-denied": lambda h: json_error(400, "access_denied", "The user denied the request"),
