@@ -11,7 +11,9 @@ rename, replace or symlink anything in it at any moment while root writes. So:
   after that is relative to the descriptor of that directory: nothing renamed or linked meanwhile can redirect the
   write to another directory.
 - A symlink at the destination is refused (``UnsafePathError``), unless the caller resolved it on purpose
-  (``follow=True``: the operator's explicit choice; the resolved path is then written the same way).
+  (``follow=True``: the operator's explicit choice; the resolved path is then written the same way). So is a
+  destination with several hard links: it may be another user's file (or root's) under a second name, whose content
+  would be read and handed to the new file's owner.
 - The new content goes to a temporary file created in that directory with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600;
   owner, group, mode (and SELinux context) are set through its descriptor before the first byte; it is fsynced and
   renamed over the destination. A rename replaces whatever name is there (a file, or a link planted meanwhile); it
@@ -183,6 +185,11 @@ class PrivateFile(object):
             raise UnsafePathError(self.requested, 'is a directory, not a file')
         if not stat.S_ISREG(info.st_mode):
             raise UnsafePathError(self.requested, 'is not a regular file')
+        if info.st_nlink > 1:
+            # Another name of another file (whoever can write the directory can link any file of the file system
+            # where fs.protected_hardlinks is 0): its content would be read, kept and handed to the new owner.
+            raise UnsafePathError(self.requested, 'has %d hard links: it may be another file under a second name; '
+                                                  'remove this name and run again' % info.st_nlink)
         return info
 
     def lock(self):
