@@ -13,7 +13,8 @@ rename, replace or symlink anything in it at any moment while root writes. So:
 - A symlink at the destination is refused (``UnsafePathError``), unless the caller resolved it on purpose
   (``follow=True``: the operator's explicit choice; the resolved path is then written the same way). So is a
   destination with several hard links: it may be another user's file (or root's) under a second name, whose content
-  would be read and handed to the new file's owner.
+  would be read and handed to the new file's owner. And so is a directory every user may write (``/tmp``): another
+  user could have created the file first, and its owner and lines would be kept.
 - The new content goes to a temporary file created in that directory with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600;
   owner, group, mode (and SELinux context) are set through its descriptor before the first byte; it is fsynced and
   renamed over the destination. A rename replaces whatever name is there (a file, or a link planted meanwhile); it
@@ -166,6 +167,12 @@ class PrivateFile(object):
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise DestinationError(exc.errno, 'the directory of %s does not exist' % self.requested)
         try:
+            directory_mode = os.fstat(self._dir_fd).st_mode
+            if directory_mode & stat.S_IWOTH:
+                # Another user may have made the file first (its owner and lines would be kept), or may replace ours.
+                raise UnsafePathError(self.requested, 'is in a directory every user may write (mode %04o): another '
+                                                      'user could have created or could replace it; use a directory '
+                                                      'only its owner may write' % stat.S_IMODE(directory_mode))
             self.existing = self._check(os.stat(self.name, dir_fd=self._dir_fd, follow_symlinks=False))
         except FileNotFoundError:
             self.existing = None

@@ -52,3 +52,20 @@ def test_env_file_refuses_a_destination_with_another_name_and_hands_nothing_over
         if os.stat(path).st_uid == site.user.pw_uid:
             with open(path) as handle:
                 assert ROOT_ONLY not in handle.read(), 'the root-only content was handed to the consumer in ' + name
+
+
+@pytest.mark.parametrize('mode', [0o1777, 0o777])
+def test_env_file_refuses_a_directory_every_user_may_write(site, mode):  # noqa: F811
+    """Another local user creates the env file first in a directory like /tmp (sticky or not), with a line of its
+    own (LD_PRELOAD for the consumer's service): root kept that user as the owner (so it read the token) and kept
+    the line. Such a directory is refused; the planted file is left as it was."""
+    directory = os.path.join(site.base, 'shared')
+    os.mkdir(directory)
+    os.chmod(directory, mode)
+    path = os.path.join(directory, 'app.env')
+    as_user(site.user, ['sh', '-c', 'umask 077; echo LD_PRELOAD=/tmp/evil.so > "$0"', path])
+    out = site.write(*env_args(path), fails=True)
+    assert '%s is in a directory every user may write' % path in out, out
+    with open(path) as handle:
+        assert handle.read() == 'LD_PRELOAD=/tmp/evil.so\n', 'the planted file is left as it was'
+    assert TOKEN not in out
