@@ -20,6 +20,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -52,6 +53,13 @@ def _locked(path):
     directory = open_directory(os.path.dirname(path) or '.')
     name = os.path.basename(path)
     try:
+        directory_mode = os.fstat(directory).st_mode
+        if directory_mode & stat.S_IWOTH:
+            # Anyone could plant the lock first: naming pid 1 (always alive, every run gives up), or held under an
+            # flock of theirs (every run blocks on it, whatever wait says).
+            raise UnsafePathError(path, 'is in a directory every user may write (mode %04o): another user could '
+                                        'plant the lock and stop every run; use a directory only its owner may '
+                                        'write' % stat.S_IMODE(directory_mode))
         while True:
             try:
                 fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory)
@@ -60,6 +68,10 @@ def _locked(path):
                     raise UnsafePathError(path, 'is a symbolic link, which is not followed', symlink=True)
                 raise
             try:
+                owner = os.fstat(fd).st_uid
+                if owner != os.geteuid():  # a run's lock is always its user's own: this one was planted
+                    raise UnsafePathError(path, 'is owned by uid %d, not by this user: not a lock of a run, and not '
+                                                'used; remove it if nobody should have made it' % owner)
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
                     current = os.stat(name, dir_fd=directory, follow_symlinks=False)
