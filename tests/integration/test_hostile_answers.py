@@ -201,3 +201,13 @@ def test_a_redirect_to_another_scheme_is_not_followed(tmp_path, quirks_server, l
     out = fail(tmp_path, dict(moved=profile(quirks_server, 'redirect-scheme?to=' + quote(location, safe=''))), 'moved')
     assert 'token request was redirected to %s; credentials were not sent on' % location.split('?')[0] in out, out
     assert 'root:' not in out
+
+
+def test_a_verification_uri_on_a_look_alike_unicode_host_is_refused(tmp_path, quirks_server):
+    """A homograph (Cyrillic a in accounts.example) would send the person to a look-alike site; only ASCII URLs are
+    shown, so an internationalized host appears as its punycode (xn--...), which does not look like the real one."""
+    from urllib.parse import quote
+    uri = 'https://\u0430ccounts.example/device'
+    out = authorize_device(tmp_path, quirks_server, 'uri=' + quote(uri))
+    assert "the device authorization response's verification_uri must be an ASCII URL" in out, out
+    assert 'Verification URL:' not in out, 'never offered to open (only quoted in the refusal)'

@@ -631,10 +631,10 @@ def fault_gzip_bomb(h):
 
 def fault_device_code(h):
     # RFC 8628 device authorization response whose expires_in and interval are ?expires_in= and ?interval=, written
-    # as they are into the JSON (Infinity, NaN, 1e999, huge numbers).
-    return Reply(200, '{"device_code":"dev-%s","user_code":"WDJB-MJHT","verification_uri":"https://idp.invalid/device",'
-                      '"expires_in":%s,"interval":%s}' % (secrets.token_hex(8), h.query.get("expires_in", "600"),
-                                                          h.query.get("interval", "1")))
+    # as they are into the JSON (Infinity, NaN, 1e999, huge numbers), and whose verification_uri is ?uri=.
+    return Reply(200, '{"device_code":"dev-%s","user_code":"WDJB-MJHT","verification_uri":%s,"expires_in":%s,'
+                      '"interval":%s}' % (secrets.token_hex(8), json.dumps(h.query.get("uri", "https://idp.invalid/device")),
+                                          h.query.get("expires_in", "600"), h.query.get("interval", "1")))
 
 
 FAULTS = {
