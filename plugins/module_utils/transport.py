@@ -19,7 +19,9 @@ __metaclass__ = type
 
 import os
 import re
+import socket
 import ssl
+import threading
 import time
 import traceback
 
@@ -161,6 +163,21 @@ class DeadlineRetry(Retry):
         return retry
 
 
+def _hang_up(answer, hung_up):
+    """Shut the connection of ANSWER down (a read blocked on it then returns), and say so in HUNG_UP."""
+    connection = getattr(answer.raw, 'connection', None) or getattr(answer.raw, '_connection', None)
+    sock = getattr(connection, 'sock', None)
+    if sock is None:
+        return  # already closed: the read has ended
+    hung_up.set()
+    try:
+        # socket.socket's own shutdown, also for an SSLSocket: it acts on the descriptor, and leaves the TLS object
+        # alone for the thread reading it.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def _retry_policy(retries, deadline_at):
     retry = DeadlineRetry(
         total=retries, connect=retries, read=retries if retries else 0, status=retries, other=0, redirect=0,
@@ -208,7 +225,7 @@ class Transport(object):
                 answer = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True,
                                          proxies=proxies_for(url), **kwargs)
                 with answer:
-                    text = self._read(answer, url)
+                    text = self._read(answer, url, deadline_at)
                 return HttpResponse(url, answer.status_code, answer.headers, text,
                                     sent_secrets(kwargs.get('data'), kwargs.get('headers')))
         except requests.exceptions.RequestException as exc:
@@ -220,17 +237,35 @@ class Transport(object):
                                hint='ca_path, client_cert and client_key must name readable PEM files on the host '
                                     'that sends the request')
 
-    def _read(self, answer, url):
-        """The body of ANSWER as text, refused past MAX_ANSWER_BYTES once decompressed."""
+    def _read(self, answer, url, deadline_at):
+        """The body of ANSWER as text, refused past MAX_ANSWER_BYTES once decompressed, or at DEADLINE_AT."""
+        # A server sending a byte now and then answers every read within timeout: hang up on it at the deadline.
+        hung_up = threading.Event()
+        watchdog = threading.Timer(max(0.0, deadline_at - time.monotonic()), _hang_up, (answer, hung_up))
+        watchdog.daemon = True
+        watchdog.start()
         body = bytearray()
-        for chunk in answer.iter_content(READ_CHUNK):
-            body += chunk
-            if len(body) > MAX_ANSWER_BYTES:
-                raise TransportError(
-                    'the answer is larger than %d MiB%s, more than any OAuth 2.0 endpoint sends; the rest was not '
-                    'read' % (MAX_ANSWER_BYTES >> 20, ' (decompressed)' if answer.headers.get('Content-Encoding') else ''),
-                    profile=self.profile.name, url=url, status=answer.status_code,
-                    hint='check the URL: it must name the endpoint itself; otherwise the server is broken or hostile')
+        try:
+            for chunk in answer.iter_content(READ_CHUNK):
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise TransportError(
+                        'the answer is larger than %d MiB%s, more than any OAuth 2.0 endpoint sends; the rest was not '
+                        'read' % (MAX_ANSWER_BYTES >> 20,
+                                  ' (decompressed)' if answer.headers.get('Content-Encoding') else ''),
+                        profile=self.profile.name, url=url, status=answer.status_code,
+                        hint='check the URL: it must name the endpoint itself; otherwise the server is broken or '
+                             'hostile')
+        except requests.exceptions.RequestException:
+            if not hung_up.is_set():
+                raise
+        finally:
+            watchdog.cancel()
+        if hung_up.is_set():
+            raise TransportError(
+                'the answer did not arrive within the deadline of %g s; the rest was not read'
+                % self.profile['deadline'], profile=self.profile.name, url=url, status=answer.status_code,
+                hint='the server sends its answer too slowly: try again later, or raise deadline')
         try:
             return body.decode(answer.encoding or 'utf-8', 'replace')
         except LookupError:  # a charset Python does not know

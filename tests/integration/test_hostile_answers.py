@@ -18,12 +18,14 @@ __metaclass__ = type
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 import requests
 
-from ansible_runner_helper import local_inventory, run_playbook
-from token_helper import fail, obtain
+from ansible_runner_helper import PLAYBOOK_DIR, ansible_env, local_inventory, run_playbook
+from token_helper import cache_env, fail, obtain, write_vars
 
 SECRET = 'hostile-answer-secret-5e7b21'
 # What the terminal would act on, raw or as the JSON escape a callback prints for a raw one.
@@ -211,3 +213,18 @@ def test_a_verification_uri_on_a_look_alike_unicode_host_is_refused(tmp_path, qu
     out = authorize_device(tmp_path, quirks_server, 'uri=' + quote(uri))
     assert "the device authorization response's verification_uri must be an ASCII URL" in out, out
     assert 'Verification URL:' not in out, 'never offered to open (only quoted in the refusal)'
+
+
+def test_an_answer_sent_a_byte_at_a_time_ends_at_the_deadline(tmp_path, quirks_server):
+    """Each byte comes within timeout (2 s), the whole answer would take 200 s: the deadline (3 s) bounds it."""
+    variables = write_vars(tmp_path, dict(slow=profile(quirks_server, 'dribble', timeout=2, deadline=3)),
+                           token_name='slow', token_via='module')
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+               os.path.join(PLAYBOOK_DIR, 'token_fail.yml'), '-e', '@' + variables]
+    try:
+        proc = subprocess.run(command, env=ansible_env(cache_env(tmp_path)), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=90, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail('the run was still reading the answer after 90 s (deadline: 3 s)')
+    assert proc.returncode != 0, proc.stdout
+    assert "profile 'slow': the answer did not arrive within the deadline of 3 s" in proc.stdout, proc.stdout

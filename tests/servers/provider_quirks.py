@@ -616,6 +616,19 @@ def fault_huge_body(h):
     return Reply(int(h.query.get("status", 200)), Streamed(length, (b"{" + chunk[1:] for chunk in zeros(length))))
 
 
+def dribble(length, every):
+    for _ in range(length):
+        time.sleep(every)
+        yield b" "
+
+
+def fault_dribble(h):
+    # A body of ?length= bytes (1000) sent one byte every ?every= seconds (0.2): each read of the client returns within
+    # its timeout, the whole answer takes minutes.
+    length = int(h.query.get("length", 1000))
+    return Reply(200, Streamed(length, dribble(length, float(h.query.get("every", 0.2)))))
+
+
 _BOMBS = {}
 
 
@@ -689,6 +702,7 @@ FAULTS = {
     "device-code": fault_device_code,
     "slow-down": lambda h: json_error(400, "slow_down", "Polling too fast"),
     "access-denied": lambda h: json_error(400, "access_denied", "The user denied the request"),
+    "dribble": fault_dribble,
     "huge-body": fault_huge_body,
     "gzip-bomb": fault_gzip_bomb,
 }
