@@ -18,8 +18,15 @@ import subprocess
 
 import pytest
 
-from local_users import as_user
-from test_symlink_attack import ROOT_ONLY, TOKEN, env_args, site  # noqa: F401  (site: the fixture)
+from local_users import as_user, remove_tree, shared_dir
+from test_symlink_attack import ROOT_ONLY, TOKEN, Site, env_args
+
+
+@pytest.fixture
+def site():
+    base = shared_dir()
+    yield Site(base)
+    remove_tree(base)
 
 
 def protected_hardlinks():
@@ -27,7 +34,7 @@ def protected_hardlinks():
         return handle.read().strip() == '1'
 
 
-def test_the_kernel_refuses_the_consumer_a_hard_link_to_a_root_only_file_where_protected(site):  # noqa: F811
+def test_the_kernel_refuses_the_consumer_a_hard_link_to_a_root_only_file_where_protected(site):
     if not protected_hardlinks():
         pytest.skip('fs.protected_hardlinks is 0 here: the next test covers what the consumer can then do')
     link = os.path.join(site.consumer_dir, 'token.env')
@@ -36,7 +43,7 @@ def test_the_kernel_refuses_the_consumer_a_hard_link_to_a_root_only_file_where_p
     assert not os.path.exists(link)
 
 
-def test_env_file_refuses_a_destination_with_another_name_and_hands_nothing_over(site):  # noqa: F811
+def test_env_file_refuses_a_destination_with_another_name_and_hands_nothing_over(site):
     """Where fs.protected_hardlinks is 0 the consumer can make this link itself; root makes it here on its behalf,
     so that the test does not change a setting of the whole machine."""
     link = os.path.join(site.consumer_dir, 'token.env')
@@ -55,7 +62,7 @@ def test_env_file_refuses_a_destination_with_another_name_and_hands_nothing_over
 
 
 @pytest.mark.parametrize('mode', [0o1777, 0o777])
-def test_env_file_refuses_a_directory_every_user_may_write(site, mode):  # noqa: F811
+def test_env_file_refuses_a_directory_every_user_may_write(site, mode):
     """Another local user creates the env file first in a directory like /tmp (sticky or not), with a line of its
     own (LD_PRELOAD for the consumer's service): root kept that user as the owner (so it read the token) and kept
     the line. Such a directory is refused; the planted file is left as it was."""

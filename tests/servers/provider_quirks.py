@@ -617,7 +617,7 @@ def fault_huge_body(h):
 
 
 def dribble(length, every):
-    for _ in range(length):
+    for _byte in range(length):
         time.sleep(every)
         yield b" "
 
