@@ -20,14 +20,14 @@ import contextlib
 import errno
 import fcntl
 import os
-import stat
 import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
-from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import UnsafePathError, open_directory
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import (
+    UnsafePathError, open_directory, refuse_shared_directory)
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
@@ -53,13 +53,9 @@ def _locked(path):
     directory = open_directory(os.path.dirname(path) or '.')
     name = os.path.basename(path)
     try:
-        directory_mode = os.fstat(directory).st_mode
-        if directory_mode & stat.S_IWOTH:
-            # Anyone could plant the lock first: naming pid 1 (always alive, every run gives up), or held under an
-            # flock of theirs (every run blocks on it, whatever wait says).
-            raise UnsafePathError(path, 'is in a directory every user may write (mode %04o): another user could '
-                                        'plant the lock and stop every run; use a directory only its owner may '
-                                        'write' % stat.S_IMODE(directory_mode))
+        # Anyone could plant the lock first: naming pid 1 (always alive, every run gives up), or held under an
+        # flock of theirs (every run blocks on it, whatever wait says).
+        refuse_shared_directory(directory, path, 'could plant the lock and stop every run')
         while True:
             try:
                 fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory)

@@ -143,6 +143,14 @@ def open_directory(path):
     return directory_fd
 
 
+def refuse_shared_directory(dir_fd, path, what_others_could_do):
+    """UnsafePathError when the directory DIR_FD (of PATH) is one every user may write, sticky or not."""
+    mode = os.fstat(dir_fd).st_mode
+    if mode & stat.S_IWOTH:
+        raise UnsafePathError(path, 'is in a directory every user may write (mode %04o): another user %s; use a '
+                                    'directory only its owner may write' % (stat.S_IMODE(mode), what_others_could_do))
+
+
 class PrivateFile(object):
     """One destination file, for the length of a ``with`` block that holds a descriptor of its directory.
 
@@ -167,12 +175,8 @@ class PrivateFile(object):
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise DestinationError(exc.errno, 'the directory of %s does not exist' % self.requested)
         try:
-            directory_mode = os.fstat(self._dir_fd).st_mode
-            if directory_mode & stat.S_IWOTH:
-                # Another user may have made the file first (its owner and lines would be kept), or may replace ours.
-                raise UnsafePathError(self.requested, 'is in a directory every user may write (mode %04o): another '
-                                                      'user could have created or could replace it; use a directory '
-                                                      'only its owner may write' % stat.S_IMODE(directory_mode))
+            # Another user may have made the file first (its owner and lines would be kept), or may replace ours.
+            refuse_shared_directory(self._dir_fd, self.requested, 'could have created or could replace it')
             self.existing = self._check(os.stat(self.name, dir_fd=self._dir_fd, follow_symlinks=False))
         except FileNotFoundError:
             self.existing = None
