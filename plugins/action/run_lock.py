@@ -26,7 +26,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
-from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import UnsafePathError, open_directory
+from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import (
+    UnsafePathError, open_directory, refuse_shared_directory)
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
@@ -52,6 +53,9 @@ def _locked(path):
     directory = open_directory(os.path.dirname(path) or '.')
     name = os.path.basename(path)
     try:
+        # Anyone could plant the lock first: naming pid 1 (always alive, every run gives up), or held under an
+        # flock of theirs (every run blocks on it, whatever wait says).
+        refuse_shared_directory(directory, path, 'could plant the lock and stop every run')
         while True:
             try:
                 fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory)
@@ -60,6 +64,10 @@ def _locked(path):
                     raise UnsafePathError(path, 'is a symbolic link, which is not followed', symlink=True)
                 raise
             try:
+                owner = os.fstat(fd).st_uid
+                if owner != os.geteuid():  # a run's lock is always its user's own: this one was planted
+                    raise UnsafePathError(path, 'is owned by uid %d, not by this user: not a lock of a run, and not '
+                                                'used; remove it if nobody should have made it' % owner)
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
                     current = os.stat(name, dir_fd=directory, follow_symlinks=False)

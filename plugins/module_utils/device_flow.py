@@ -28,6 +28,9 @@ DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 DEFAULT_INTERVAL = 5  # RFC 8628 section 3.2, when the server names none
 SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5: every slow_down adds 5 seconds, for the rest of the flow
 MIN_INTERVAL = 1
+# How long a run waits for the approval at most, whatever expires_in says: providers give 10 to 30 minutes, and a
+# hostile or broken server's expires_in of years would otherwise keep the run polling that long.
+MAX_WAIT = 3600
 # RFC 8628 section 6.1 suggests 8 characters; a code a person types is never this long.
 USER_CODE_LENGTH = 64
 
@@ -45,7 +48,7 @@ class DeviceAuthorization(object):
         self.user_code = user_code
         self.verification_uri = verification_uri
         self.verification_uri_complete = verification_uri_complete
-        self.expires_in = expires_in
+        self.expires_in = min(expires_in, MAX_WAIT)
         self.interval = max(MIN_INTERVAL, interval if interval is not None else DEFAULT_INTERVAL)
 
 
@@ -56,14 +59,14 @@ def _request_headers(profile):
 
 
 def _number(body, key, default=None):
+    """BODY[KEY] as a whole number of seconds; None when it is not a finite number (NaN and Infinity are floats
+    too: JSON decoders read the bare words, and 1e999 is Infinity)."""
     value = body.get(key)
     if value is None:
         return default
     try:
-        if isinstance(value, bool):
-            raise ValueError
-        return int(float(value))
-    except (TypeError, ValueError):
+        return None if isinstance(value, bool) else int(float(value))
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -100,6 +103,12 @@ def request_device_authorization(profile, url, transport):
             'the device authorization response lacks a usable %s' % (missing[0] if missing else 'expires_in'),
             profile=profile.name, url=url, status=response.status,
             hint='check device_authorization_url: it must be the RFC 8628 device authorization endpoint')
+    if interval >= min(expires_in, MAX_WAIT):
+        # Waiting that long before the first poll would only end in "expired": say why now.
+        raise TokenEndpointError(
+            'the device authorization response asks to wait %d s between polls, but the code is waited for %d s'
+            % (interval, min(expires_in, MAX_WAIT)), profile=profile.name, url=url, status=response.status,
+            hint='the server is not RFC 8628 compliant, or hostile: report it to its operators')
     shown = dict(user_code=body['user_code'], verification_uri=verification_uri,
                  verification_uri_complete=body.get('verification_uri_complete'))
     for key, value in shown.items():
@@ -145,7 +154,7 @@ def poll_for_token(profile, token_url, authorization, transport, sleep=time.slee
     while True:
         if clock() + interval >= expires_at:
             raise DeviceFlowError(
-                'the user code %s expired after %d seconds without being approved' % (
+                'the user code %s was not approved within %d seconds' % (
                     authorization.user_code, authorization.expires_in), error='expired_token',
                 hint='run again and approve the new code in time', **common)
         sleep(interval)

@@ -11,7 +11,10 @@ rename, replace or symlink anything in it at any moment while root writes. So:
   after that is relative to the descriptor of that directory: nothing renamed or linked meanwhile can redirect the
   write to another directory.
 - A symlink at the destination is refused (``UnsafePathError``), unless the caller resolved it on purpose
-  (``follow=True``: the operator's explicit choice; the resolved path is then written the same way).
+  (``follow=True``: the operator's explicit choice; the resolved path is then written the same way). So is a
+  destination with several hard links: it may be another user's file (or root's) under a second name, whose content
+  would be read and handed to the new file's owner. And so is a directory every user may write (``/tmp``): another
+  user could have created the file first, and its owner and lines would be kept.
 - The new content goes to a temporary file created in that directory with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600;
   owner, group, mode (and SELinux context) are set through its descriptor before the first byte; it is fsynced and
   renamed over the destination. A rename replaces whatever name is there (a file, or a link planted meanwhile); it
@@ -140,6 +143,14 @@ def open_directory(path):
     return directory_fd
 
 
+def refuse_shared_directory(dir_fd, path, what_others_could_do):
+    """UnsafePathError when the directory DIR_FD (of PATH) is one every user may write, sticky or not."""
+    mode = os.fstat(dir_fd).st_mode
+    if mode & stat.S_IWOTH:
+        raise UnsafePathError(path, 'is in a directory every user may write (mode %04o): another user %s; use a '
+                                    'directory only its owner may write' % (stat.S_IMODE(mode), what_others_could_do))
+
+
 class PrivateFile(object):
     """One destination file, for the length of a ``with`` block that holds a descriptor of its directory.
 
@@ -164,6 +175,8 @@ class PrivateFile(object):
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise DestinationError(exc.errno, 'the directory of %s does not exist' % self.requested)
         try:
+            # Another user may have made the file first (its owner and lines would be kept), or may replace ours.
+            refuse_shared_directory(self._dir_fd, self.requested, 'could have created or could replace it')
             self.existing = self._check(os.stat(self.name, dir_fd=self._dir_fd, follow_symlinks=False))
         except FileNotFoundError:
             self.existing = None
@@ -183,6 +196,11 @@ class PrivateFile(object):
             raise UnsafePathError(self.requested, 'is a directory, not a file')
         if not stat.S_ISREG(info.st_mode):
             raise UnsafePathError(self.requested, 'is not a regular file')
+        if info.st_nlink > 1:
+            # Another name of another file (whoever can write the directory can link any file of the file system
+            # where fs.protected_hardlinks is 0): its content would be read, kept and handed to the new owner.
+            raise UnsafePathError(self.requested, 'has %d hard links: it may be another file under a second name; '
+                                                  'remove this name and run again' % info.st_nlink)
         return info
 
     def lock(self):

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import base64
 import json
+import math
 import re
 
 from urllib.parse import urlsplit, urlunsplit
@@ -151,7 +152,8 @@ def error_from_response(response, profile, what='token request', option='token_u
             '%s refused' % what + ('' if error else ' with an error code that is not RFC 6749 (not shown)'),
             error=error, error_description=description, hint=_hint(profile, response.status, error, option), **common)
     if body is None and response.text.strip():
-        kind = response.content_type or 'a body that is not JSON'
+        # The Content-Type header is the server's too: it may echo the request or hold escape sequences.
+        kind = server_text(response.content_type, secrets, 100) or 'a body that is not JSON'
         return TokenEndpointError(
             'the URL answered with %s, not %s: "%s"' % (kind, endpoint, excerpt(response.text, secrets)),
             hint=_hint(profile, response.status, None, option) if response.status >= 400 else
@@ -169,25 +171,35 @@ def _jwt_exp(access_token):
         claims = json.loads(base64.urlsafe_b64decode(payload.encode('ascii')).decode('utf-8'))
         exp = claims.get('exp') if isinstance(claims, dict) else None
         return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
-    except (ValueError, TypeError, UnicodeError):
+    except (ValueError, TypeError, UnicodeError, OverflowError):
         return None
 
 
-def _expires_at(body, profile, now, common):
+def _usable_lifetime(seconds):
+    """Whether SECONDS (a float) is a lifetime to schedule a renewal by. NaN and Infinity are floats too: JSON
+    decoders read the bare words, and NaN compares false with everything, so a token would never be due."""
+    return math.isfinite(seconds) and 0 < seconds <= MAX_EXPIRES_IN
+
+
+def _expires_at(body, profile, now, common, secrets):
     raw = body.get('expires_in')
     if raw is None or raw == '':
+        # An unverified claim: used only when it is a plausible lifetime, like expires_in.
         exp = _jwt_exp(body['access_token'])
-        return exp if exp is not None and exp > now else now + profile['default_ttl']
+        return exp if exp is not None and _usable_lifetime(exp - now) else now + profile['default_ttl']
+    # expires_in is shown when refused: it may echo the request, or hold escape sequences.
+    shown = "'%s'" % server_text(raw, secrets, 40) if isinstance(raw, str) else server_text(raw, secrets, 40)
     try:
-        if isinstance(raw, bool):
-            raise ValueError
-        expires_in = float(raw)
-    except (TypeError, ValueError):
-        raise TokenEndpointError('the token response has expires_in=%r, which is not a number' % (raw,),
+        expires_in = None if isinstance(raw, bool) else float(raw)
+    except (TypeError, ValueError, OverflowError):
+        # Raised outside this block: float's own message quotes the value, and a chained traceback would show it.
+        expires_in = None
+    if expires_in is None:
+        raise TokenEndpointError('the token response has expires_in=%s, which is not a number' % shown,
                                  hint='the server is not RFC 6749 compliant; report it to its operators', **common)
-    if expires_in <= 0 or expires_in > MAX_EXPIRES_IN:
+    if not _usable_lifetime(expires_in):
         raise TokenEndpointError(
-            'the token response has expires_in=%r, which is not a usable lifetime' % (raw,),
+            'the token response has expires_in=%s, which is not a usable lifetime' % shown,
             hint='the server sent an already expired or absurd lifetime; report it to its operators', **common)
     return now + expires_in
 
@@ -212,11 +224,11 @@ def parse_token_response(response, profile, now, requested_scope=None):
         raise error_from_response(response, profile)
     if isinstance(body.get('error'), str):
         raise error_from_response(response, profile)
+    secrets = answer_secrets(profile, response)
     access_token = body.get('access_token')
     if not isinstance(access_token, str) or not access_token:
-        raise TokenEndpointError('the JSON answer has no access_token (keys: %s)' % ', '.join(sorted(body)),
-                                 hint='check the token URL and grant_type', **common)
-    secrets = answer_secrets(profile, response)
+        raise TokenEndpointError('the JSON answer has no access_token (keys: %s)' % server_text(
+            ', '.join(sorted(body)), secrets, 200), hint='check the token URL and grant_type', **common)
     for key in ('access_token', 'refresh_token'):
         value = body.get(key)
         if isinstance(value, str) and value and not VSCHAR.match(value):
@@ -242,7 +254,7 @@ def parse_token_response(response, profile, now, requested_scope=None):
     granted = server_text(granted or None, secrets, SCOPE_LENGTH)
     return Token(
         access_token=access_token, token_type=token_type, obtained_at=now,
-        expires_at_ts=_expires_at(body, profile, now, common),
+        expires_at_ts=_expires_at(body, profile, now, common, secrets),
         refresh_token=refresh_token if isinstance(refresh_token, str) else None,
         refresh_expires_at_ts=_refresh_expires_at(body, now) if refresh_token else None,
         scope=granted or requested_scope, profile=profile.name)

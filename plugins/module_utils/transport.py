@@ -9,6 +9,8 @@
   plain-http form holding the client secret).
 - Redirects are not followed: a token request carries credentials, and a redirect could take them elsewhere.
 - Retries are urllib3's (backoff with jitter, ``Retry-After``), bounded by ``retries`` and an overall deadline.
+- An answer is read in chunks, at most ``MAX_ANSWER_BYTES`` of it after decompression, and one that is retried
+  not at all: a hostile server could otherwise send gigabytes, or a gzip bomb that inflates to them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +19,9 @@ __metaclass__ = type
 
 import os
 import re
+import socket
 import ssl
+import threading
 import time
 import traceback
 
@@ -43,6 +47,9 @@ else:
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 BACKOFF_FACTOR = 0.5
 BACKOFF_MAX = 10.0
+# A token endpoint answers a few kilobytes (a JWT access token), a discovery document tens of them.
+MAX_ANSWER_BYTES = 1 << 20
+READ_CHUNK = 16384  # what urllib3 inflates at a time is bounded by what it reads
 
 
 class HttpResponse(object):
@@ -146,6 +153,30 @@ class DeadlineRetry(Retry):
     def get_backoff_time(self):
         return min(super(DeadlineRetry, self).get_backoff_time(), self._remaining())
 
+    def increment(self, *args, **kwargs):
+        retry = super(DeadlineRetry, self).increment(*args, **kwargs)
+        # An answer about to be asked again: close it, or urllib3 reads all of it (to reuse the connection), however
+        # big. The last answer, which is returned when the retries run out (increment raises), is read as any other.
+        response = kwargs.get('response')
+        if response is not None:
+            response.close()
+        return retry
+
+
+def _hang_up(answer, hung_up):
+    """Shut the connection of ANSWER down (a read blocked on it then returns), and say so in HUNG_UP."""
+    connection = getattr(answer.raw, 'connection', None) or getattr(answer.raw, '_connection', None)
+    sock = getattr(connection, 'sock', None)
+    if sock is None:
+        return  # already closed: the read has ended
+    hung_up.set()
+    try:
+        # socket.socket's own shutdown, also for an SSLSocket: it acts on the descriptor, and leaves the TLS object
+        # alone for the thread reading it.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
 
 def _retry_policy(retries, deadline_at):
     retry = DeadlineRetry(
@@ -191,9 +222,11 @@ class Transport(object):
         timeout = min(profile['timeout'], max(0.1, deadline_at - time.monotonic()))
         try:
             with session:
-                answer = session.request(
-                    method, url, timeout=timeout, allow_redirects=False, proxies=proxies_for(url), **kwargs)
-                return HttpResponse(url, answer.status_code, answer.headers, answer.text,
+                answer = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True,
+                                         proxies=proxies_for(url), **kwargs)
+                with answer:
+                    text = self._read(answer, url, deadline_at)
+                return HttpResponse(url, answer.status_code, answer.headers, text,
                                     sent_secrets(kwargs.get('data'), kwargs.get('headers')))
         except requests.exceptions.RequestException as exc:
             # The library's text may quote the server (a bad status line, say): redact what this request carried.
@@ -203,6 +236,40 @@ class Transport(object):
             raise ProfileError('cannot use the TLS files of the profile: %s' % exc, profile=profile.name, url=url,
                                hint='ca_path, client_cert and client_key must name readable PEM files on the host '
                                     'that sends the request')
+
+    def _read(self, answer, url, deadline_at):
+        """The body of ANSWER as text, refused past MAX_ANSWER_BYTES once decompressed, or at DEADLINE_AT."""
+        # A server sending a byte now and then answers every read within timeout: hang up on it at the deadline.
+        hung_up = threading.Event()
+        watchdog = threading.Timer(max(0.0, deadline_at - time.monotonic()), _hang_up, (answer, hung_up))
+        watchdog.daemon = True
+        watchdog.start()
+        body = bytearray()
+        try:
+            for chunk in answer.iter_content(READ_CHUNK):
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise TransportError(
+                        'the answer is larger than %d MiB%s, more than any OAuth 2.0 endpoint sends; the rest was not '
+                        'read' % (MAX_ANSWER_BYTES >> 20,
+                                  ' (decompressed)' if answer.headers.get('Content-Encoding') else ''),
+                        profile=self.profile.name, url=url, status=answer.status_code,
+                        hint='check the URL: it must name the endpoint itself; otherwise the server is broken or '
+                             'hostile')
+        except requests.exceptions.RequestException:
+            if not hung_up.is_set():
+                raise
+        finally:
+            watchdog.cancel()
+        if hung_up.is_set():
+            raise TransportError(
+                'the answer did not arrive within the deadline of %g s; the rest was not read'
+                % self.profile['deadline'], profile=self.profile.name, url=url, status=answer.status_code,
+                hint='the server sends its answer too slowly: try again later, or raise deadline')
+        try:
+            return body.decode(answer.encoding or 'utf-8', 'replace')
+        except LookupError:  # a charset Python does not know
+            return body.decode('utf-8', 'replace')
 
     def _explain(self, exc, url, secrets):
         """A TransportError that says in plain words what went wrong and what to check."""

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -120,6 +121,14 @@ def find_client(client_id):
     return next((c for c in CLIENTS.values() if c["client_id"] == client_id), None)
 
 
+class Streamed:
+    """A body sent chunk by chunk (LENGTH bytes in all), for answers too big to hold: GET /_stats says how much of
+    each the client took before hanging up ("streamed": {path: [{"sent", "length"}, ...]})."""
+
+    def __init__(self, length, chunks):
+        self.length, self.chunks = length, chunks
+
+
 class Reply(Exception):
     """A response. Routes return one, or raise one to answer at once (errors, early exits)."""
 
@@ -184,15 +193,28 @@ class Handler(BaseHTTPRequestHandler):
                 stats["by_path"][self.route_path] = stats["by_path"].get(self.route_path, 0) + 1
 
     def send(self, status, body, content_type="application/json", headers=None):
+        streamed = isinstance(body, Streamed)
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(body.length if streamed else len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if not streamed:
+            self.wfile.write(data)
+            return
+        sent = 0
+        try:
+            for chunk in body.chunks:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:  # the client hung up: how much it took is in GET /_stats ("streamed")
+            self.close_connection = True
+        with LOCK:
+            STATE["stats"].setdefault("streamed", {}).setdefault(self.route_path, []).append(
+                dict(sent=sent, length=body.length))
 
     def basic_auth(self):
         """(client_id, client_secret) from an HTTP Basic header, or (None, None)."""
@@ -554,6 +576,80 @@ def fault_hostile_device(h):
     return Reply(200, compact(body))
 
 
+def fault_echo_expires_in(h):
+    # A token answer whose expires_in is the request echoed (a debug build that fills fields from the request).
+    return ok_token(expires_in=echo_of(h))
+
+
+def fault_echo_keys(h):
+    # No access_token; the request echoed, and terminal escape sequences, as the names of the answer's keys.
+    return Reply(200, compact({echo_of(h): 1, TERMINAL_ATTACK: 2, "token_type": "Bearer"}))
+
+
+def fault_nan_expires(h):
+    # Python's and JavaScript's JSON encoders write NaN and Infinity as bare words; ?value= picks which.
+    value = h.query.get("value", "NaN")
+    return Reply(200, '{"access_token":"fault-nan","token_type":"Bearer","expires_in":%s}' % value)
+
+
+def fault_far_exp_jwt(h):
+    # A JWT without expires_in whose exp is ?exp= (default 1e20: far beyond any date a computer shows).
+    token = jwt_like({"sub": "fault", "exp": float(h.query.get("exp", "1e20"))})
+    return Reply(200, compact({"access_token": token, "token_type": "Bearer"}))
+
+
+def fault_hostile_content_type(h):
+    # An answer that is not JSON under a Content-Type holding the request echoed and terminal escape sequences.
+    kind = "text/html" + TERMINAL_ATTACK.replace("\u202e", "").replace("\u202c", "") + echo_of(h).replace(";", ",")
+    return Reply(502, "<html>bad gateway</html>", kind.encode("latin-1", "replace").decode("latin-1"))
+
+
+def zeros(length, chunk=1 << 20):
+    while length > 0:
+        yield bytes(min(chunk, length))
+        length -= chunk
+
+
+def fault_huge_body(h):
+    # ?mb= megabytes (default 64) of a body that never ends in anything useful, with HTTP ?status= (200).
+    length = int(h.query.get("mb", 64)) << 20
+    return Reply(int(h.query.get("status", 200)), Streamed(length, (b"{" + chunk[1:] for chunk in zeros(length))))
+
+
+def dribble(length, every):
+    for _byte in range(length):
+        time.sleep(every)
+        yield b" "
+
+
+def fault_dribble(h):
+    # A body of ?length= bytes (1000) sent one byte every ?every= seconds (0.2): each read of the client returns within
+    # its timeout, the whole answer takes minutes.
+    length = int(h.query.get("length", 1000))
+    return Reply(200, Streamed(length, dribble(length, float(h.query.get("every", 0.2)))))
+
+
+_BOMBS = {}
+
+
+def fault_gzip_bomb(h):
+    # ?mb= megabytes (default 200) of zeros, gzip-compressed to a few hundred kilobytes: Content-Encoding: gzip.
+    mb = int(h.query.get("mb", 200))
+    with LOCK:
+        if mb not in _BOMBS:
+            packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip stream
+            _BOMBS[mb] = b"".join(packer.compress(chunk) for chunk in zeros(mb << 20)) + packer.flush()
+    return Reply(200, _BOMBS[mb], headers={"Content-Encoding": "gzip"})
+
+
+def fault_device_code(h):
+    # RFC 8628 device authorization response whose expires_in and interval are ?expires_in= and ?interval=, written
+    # as they are into the JSON (Infinity, NaN, 1e999, huge numbers), and whose verification_uri is ?uri=.
+    return Reply(200, '{"device_code":"dev-%s","user_code":"WDJB-MJHT","verification_uri":%s,"expires_in":%s,'
+                      '"interval":%s}' % (secrets.token_hex(8), json.dumps(h.query.get("uri", "https://idp.invalid/device")),
+                                          h.query.get("expires_in", "600"), h.query.get("interval", "1")))
+
+
 FAULTS = {
     # Bodies that are not a usable token response.
     "html-502": lambda h: Reply(502, HTML_ERROR, "text/html"),
@@ -593,6 +689,22 @@ FAULTS = {
     "hostile-text": fault_hostile_text,
     "hostile-token": fault_hostile_token,
     "hostile-device": fault_hostile_device,
+    # Hostile servers (issue #12, the review after): fields and headers that reach messages, numbers that are not,
+    # answers too big to hold.
+    "echo-expires-in": fault_echo_expires_in,
+    "echo-keys": fault_echo_keys,
+    "nan-expires": fault_nan_expires,
+    "far-exp-jwt": fault_far_exp_jwt,
+    "hostile-content-type": fault_hostile_content_type,
+    "hostile-scope": lambda h: ok_token(scope=h.query.get("scope", "read\nINJECTED=1")),
+    "redirect-scheme": lambda h: Reply(int(h.query.get("status", 307)), b"", content_type=None,
+                                       headers={"Location": h.query.get("to", "file:///etc/shadow")}),
+    "device-code": fault_device_code,
+    "slow-down": lambda h: json_error(400, "slow_down", "Polling too fast"),
+    "access-denied": lambda h: json_error(400, "access_denied", "The user denied the request"),
+    "dribble": fault_dribble,
+    "huge-body": fault_huge_body,
+    "gzip-bomb": fault_gzip_bomb,
 }
 
 
