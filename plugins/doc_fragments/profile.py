@@ -102,13 +102,20 @@ options:
     type: str
     choices: [form, raw]
   scope:
-    description: Scopes to request, as a space-separated string or a list (sent space-joined).
+    description:
+      - Scopes to request, as a space-separated string or a list (sent space-joined).
+      - Sent with token requests and the device authorization request; not in the device code poll, since the
+        device code was issued for it (RFC 8628).
     type: raw
   audience:
-    description: The C(audience) parameter some servers need to pick the API the token is for.
+    description:
+      - The C(audience) parameter some servers need to pick the API the token is for.
+      - Sent with every token request and with the device authorization (and authorization) request.
     type: str
   resource:
-    description: RFC 8707 resource indicator(s), a URI or a list of URIs.
+    description:
+      - RFC 8707 resource indicator(s), a URI or a list of URIs (a list is sent as repeated parameters).
+      - Sent with every token request and with the device authorization (and authorization) request.
     type: raw
   username:
     description: The resource owner's user name, for O(grant_type=password).
@@ -131,10 +138,20 @@ options:
     description: The PKCE code verifier (RFC 7636) belonging to O(code).
     type: str
   extra_params:
-    description: Further form parameters for the token request. Treated as secret, never shown.
+    description:
+      - Further form parameters for every token request (the profile's grant, a refresh, the authorization code
+        exchange and the device code poll). Not sent to the device authorization, introspection or revocation
+        endpoints, which have parameters of their own.
+      - Treated as secret, never shown.
     type: dict
   headers:
-    description: Further HTTP headers for the token request. Treated as secret, never shown.
+    description:
+      - Further HTTP headers for every request to the authorization server that carries the client's credentials
+        (token requests, device authorization, introspection and revocation), say the API key or tenant a gateway
+        in front of it needs.
+      - Not sent to O(validate_url), the provider's API (a resource server, often on another host), nor when the
+        discovery document of O(issuer) is fetched (it is public, and cached per issuer).
+      - Treated as secret, never shown.
     type: dict
   timeout:
     description: Seconds to wait for one answer. Defaults to V(10).

@@ -280,7 +280,7 @@ class TokenClient(object):
     def validate(self, token):
         """Ask the provider whether it accepts ``token``; a mapping with whom it belongs to, or an error."""
         from ansible_collections.tokenops.oauth2.plugins.module_utils.token_checks import validate_token
-        return validate_token(self, token)
+        return validate_token(self.profile, self.transport, token, self.metadata)
 
     def revoke_held(self, check_mode=False):
         """Revoke the tokens held for the profile: the cached access and refresh tokens (then forgotten) and the
@@ -311,9 +311,9 @@ class TokenClient(object):
             return unique_kinds(tokens)
         from ansible_collections.tokenops.oauth2.plugins.module_utils.token_checks import revoke_tokens
         if self.cache is None:
-            return revoke_tokens(self, tokens)
+            return revoke_tokens(self.profile, self.transport, tokens, self.metadata)
         with self.cache.lock(self.cache_key()):
-            revoked = revoke_tokens(self, tokens)
+            revoked = revoke_tokens(self.profile, self.transport, tokens, self.metadata)
             self.forget()
         return revoked
 

@@ -13,18 +13,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import time
 
-
-from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
+from ansible_collections.tokenops.oauth2.plugins.module_utils.endpoint_requests import (
+    device_authorization_request, json_object)
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, TokenEndpointError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.grants import DEVICE_CODE_GRANT, build_token_request
 from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import printable, server_text
 from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import (
     error_from_response, parse_token_response)
 from ansible_collections.tokenops.oauth2.plugins.module_utils.url_rules import url_problem, without_userinfo
 
-DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 DEFAULT_INTERVAL = 5  # RFC 8628 section 3.2, when the server names none
 SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5: every slow_down adds 5 seconds, for the rest of the flow
 MIN_INTERVAL = 1
@@ -52,12 +51,6 @@ class DeviceAuthorization(object):
         self.interval = max(MIN_INTERVAL, interval if interval is not None else DEFAULT_INTERVAL)
 
 
-def _request_headers(profile):
-    headers = {'Accept': 'application/json'}
-    headers.update(dict((str(k), str(v)) for k, v in (profile.get('headers') or {}).items()))
-    return headers
-
-
 def _number(body, key, default=None):
     """BODY[KEY] as a whole number of seconds; None when it is not a finite number (NaN and Infinity are floats
     too: JSON decoders read the bare words, and 1e999 is Infinity)."""
@@ -72,24 +65,12 @@ def _number(body, key, default=None):
 
 def request_device_authorization(profile, url, transport):
     """Ask for a device code and user code (RFC 8628 section 3.1); a DeviceAuthorization."""
-    form = {}
-    if profile.get('scope'):
-        form['scope'] = profile['scope']
-    if profile.get('audience'):
-        form['audience'] = profile['audience']
-    if profile.get('resource'):
-        form['resource'] = profile['resource']
-    headers = _request_headers(profile)
-    apply_client_auth(profile, form, headers, url)
-    response = transport.request('POST', url, option='device_authorization_url', data=form, headers=headers)
+    response = device_authorization_request(profile, url).send(transport)
     what = 'device authorization request'
     if response.status != 200:
         raise error_from_response(response, profile, what, option='device_authorization_url')
-    try:
-        body = json.loads(response.text)
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or isinstance(body.get('error'), str):
+    body = json_object(response)
+    if body is None or isinstance(body.get('error'), str):
         raise error_from_response(response, profile, what, option='device_authorization_url')
     # Google's early implementation says verification_url; everyone else follows the RFC.
     verification_uri = body.get('verification_uri') or body.get('verification_url')
@@ -132,13 +113,6 @@ def _unshowable(key, value):
     return url_problem(value) if value is not None else None
 
 
-def _poll_request(profile, token_url, device_code):
-    form = {'grant_type': DEVICE_CODE_GRANT, 'device_code': device_code}
-    headers = _request_headers(profile)
-    apply_client_auth(profile, form, headers, token_url)
-    return form, headers
-
-
 def poll_for_token(profile, token_url, authorization, transport, sleep=time.sleep, clock=time.monotonic,
                    wall_clock=time.time, started_at=None):
     """Poll the token endpoint until the user approves (a Token), denies, or the device code expires.
@@ -149,7 +123,6 @@ def poll_for_token(profile, token_url, authorization, transport, sleep=time.slee
     started_at = clock() if started_at is None else started_at
     expires_at = started_at + authorization.expires_in
     interval = authorization.interval
-    form, headers = _poll_request(profile, token_url, authorization.device_code)
     common = dict(profile=profile.name)
     while True:
         if clock() + interval >= expires_at:
@@ -158,7 +131,9 @@ def poll_for_token(profile, token_url, authorization, transport, sleep=time.slee
                     authorization.user_code, authorization.expires_in), error='expired_token',
                 hint='run again and approve the new code in time', **common)
         sleep(interval)
-        response = transport.request('POST', token_url, data=form, headers=headers)
+        # Built for each poll: a private_key_jwt assertion lives 60 seconds and is single-use; polling takes minutes.
+        request = build_token_request(profile, token_url, DEVICE_CODE_GRANT, device_code=authorization.device_code)
+        response = request.send(transport)
         try:
             return parse_token_response(response, profile, wall_clock(), profile.get('scope'))
         except TokenEndpointError as exc:

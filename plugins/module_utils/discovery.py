@@ -7,10 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.endpoint_requests import accept_json, json_object
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import server_text
 from ansible_collections.tokenops.oauth2.plugins.module_utils.url_rules import url_problem, without_userinfo
@@ -35,15 +34,11 @@ def discover(transport, profile):
     issuer = profile['issuer']
     last = None
     for url in metadata_urls(issuer):
-        response = transport.request('GET', url, option='issuer', headers={'Accept': 'application/json'})
+        # Nothing of the profile's: the document is public, and cached per issuer for every profile naming it.
+        response = transport.request('GET', url, option='issuer', headers=accept_json())
         last = response
-        if response.status != 200:
-            continue
-        try:
-            metadata = json.loads(response.text)
-        except ValueError:
-            continue
-        if not isinstance(metadata, dict):
+        metadata = json_object(response) if response.status == 200 else None
+        if metadata is None:
             continue
         # RFC 8414 section 3.3: the document must name the issuer we asked for, or an attacker could substitute it.
         stated = metadata.get('issuer')

@@ -18,6 +18,7 @@ import re
 
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.endpoint_requests import json_object
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.presets import PRESETS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import HEADER_NAME
@@ -123,19 +124,11 @@ def _hint(profile, status, error, option='token_url'):
     return hint or ('the server failed: try again later, or ask its operators' if status >= 500 else None)
 
 
-def _load_json(response):
-    try:
-        body = json.loads(response.text)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def error_from_response(response, profile, what='token request', option='token_url'):
     """A TokenEndpointError for an answer that is not a token, with the server's own words first. ``option`` names the
     endpoint that answered (the profile option holding its URL): the hint depends on it."""
     secrets = answer_secrets(profile, response)
-    body = _load_json(response)
+    body = json_object(response)
     common = dict(profile=profile.name, url=response.url, status=response.status)
     endpoint = ENDPOINTS[option][0] if option in ENDPOINTS else 'a token endpoint'
     if 300 <= response.status < 400:
@@ -218,7 +211,7 @@ def parse_token_response(response, profile, now, requested_scope=None):
     """Turn a token endpoint answer into a Token, or raise TokenEndpointError that says what went wrong."""
     if response.status != 200:
         raise error_from_response(response, profile)
-    body = _load_json(response)
+    body = json_object(response)
     common = dict(profile=profile.name, url=response.url, status=response.status)
     if body is None:
         raise error_from_response(response, profile)

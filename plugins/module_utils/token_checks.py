@@ -8,9 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-from ansible_collections.tokenops.oauth2.plugins.module_utils.client_auth import apply_client_auth
+from ansible_collections.tokenops.oauth2.plugins.module_utils.endpoint_requests import (
+    introspection_request, json_object, revocation_request, token_check_request)
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import server_text
 from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import (
@@ -20,12 +19,8 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import (
 OWNER_KEYS = ('email', 'username', 'preferred_username', 'sub', 'clientId', 'client_id')
 
 
-def _json(response):
-    try:
-        body = json.loads(response.text)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+def _no_discovery():
+    return {}
 
 
 def _owner(body, secrets):
@@ -33,33 +28,15 @@ def _owner(body, secrets):
     return server_text(next((body[k] for k in OWNER_KEYS if body.get(k)), None), secrets, 200)
 
 
-def _authenticated_form(client, url, form):
-    """Request arguments for FORM sent to URL, authenticated as CLIENT (a profile, or introspecting_client's view)."""
-    headers = {'Accept': 'application/json'}
-    apply_client_auth(client, form, headers, url)
-    return dict(data=form, headers=headers)
+def validate_token(profile, transport, token, discovered=_no_discovery):
+    """Check ``token`` with the profile's validate_url, else with introspection; return what was learned.
 
-
-def introspecting_client(profile):
-    """Who introspects: the resource server the profile names (many servers let no one else introspect), else the
-    profile's own client. Revocation stays with the profile's client: RFC 7009 has the token's own client revoke it."""
-    if not profile.get('introspection_client_id'):
-        return profile
-    return dict(client_id=profile['introspection_client_id'], client_secret=profile['introspection_client_secret'],
-                client_auth=profile.get('introspection_client_auth') or 'client_secret_basic',
-                basic_encoding=profile['basic_encoding'])
-
-
-def validate_token(client, token):
-    """Check ``token`` with the profile's validate_url, else with introspection; return what was learned."""
-    profile = client.profile
+    ``discovered`` returns the issuer's discovery document; it is called only when introspection_url is not set."""
     if profile.get('validate_url'):
         url = profile['validate_url']
-        # Harbor's test-token endpoint: POST with the bearer token and an empty body.
-        response = client.transport.request('POST', url, option='validate_url', data='',
-                                            headers={'Accept': 'application/json', 'Authorization': token.header()})
+        response = token_check_request(url, token).send(transport)
         if response.status == 200:
-            body = _json(response) or {}
+            body = json_object(response) or {}
             return dict(valid=True, method='validate_url',
                         owner=_owner(body, answer_secrets(profile, response) + [token.access_token]))
         if response.status == 401:
@@ -68,13 +45,12 @@ def validate_token(client, token):
                 hint='the token was issued by a different environment (sandbox vs production) than the one '
                      'validate_url belongs to, or it has expired')
         raise error_from_response(response, profile, what='token validation', option='validate_url')
-    url = profile.get('introspection_url') or client.metadata().get('introspection_endpoint')
+    url = profile.get('introspection_url') or discovered().get('introspection_endpoint')
     if not url:
         raise ProfileError('validate needs validate_url or introspection_url (or an issuer whose discovery '
                            'document names an introspection_endpoint)', profile=profile.name)
-    response = client.transport.request('POST', url, option='introspection_url', **_authenticated_form(
-        introspecting_client(profile), url, {'token': token.access_token, 'token_type_hint': 'access_token'}))
-    body = _json(response)
+    response = introspection_request(profile, url, token.access_token).send(transport)
+    body = json_object(response)
     if response.status != 200 or body is None:
         raise error_from_response(response, profile, what='token introspection', option='introspection_url')
     if body.get('active') is not True:
@@ -90,18 +66,18 @@ def validate_token(client, token):
                 scope=server_text(body.get('scope'), secrets, SCOPE_LENGTH))
 
 
-def revoke_tokens(client, tokens):
-    """Revoke each (kind, value) of TOKENS, in order (RFC 7009); return the kinds revoked, each once."""
-    profile = client.profile
-    url = profile.get('revocation_url') or client.metadata().get('revocation_endpoint')
+def revoke_tokens(profile, transport, tokens, discovered=_no_discovery):
+    """Revoke each (kind, value) of TOKENS, in order (RFC 7009); return the kinds revoked, each once.
+
+    ``discovered`` returns the issuer's discovery document; it is called only when revocation_url is not set."""
+    url = profile.get('revocation_url') or discovered().get('revocation_endpoint')
     if not url:
         raise ProfileError('revocation needs revocation_url (or an issuer whose discovery document names a '
                            'revocation_endpoint)', profile=profile.name)
     revoked = []
     for kind, value in tokens:
-        response = client.transport.request('POST', url, option='revocation_url', **_authenticated_form(
-            profile, url, {'token': value, 'token_type_hint': kind}))
-        body = _json(response) or {}
+        response = revocation_request(profile, url, kind, value).send(transport)
+        body = json_object(response) or {}
         if response.status == 200:
             if kind not in revoked:
                 revoked.append(kind)

@@ -86,6 +86,22 @@ def test_validate_with_harbor_test_token(tmp_path, quirks_server):
     assert validation == dict(valid=True, method='validate_url', owner='test@test.com')
 
 
+def test_the_profiles_headers_reach_the_token_endpoint_and_never_validate_url(tmp_path, quirks_server):
+    """The profile's headers are for the authorization server (a gateway's key, say): Harbor's test-token endpoint is
+    its API, another host in production, and gets the token alone."""
+    profile = harbor(quirks_server, 'sandbox', 'harbor_sandbox')
+    profile['headers'] = {'X-Gateway-Key': 'gw-key-7c1e'}
+    requests.post(quirks_server.url + '/_requests/reset', timeout=30)
+    obtain(tmp_path, dict(harbor=profile), lookup=False, token_validate=True)
+    seen = requests.get(quirks_server.url + '/_requests', timeout=30).json()
+    token_requests = [r for r in seen if r['path'].endswith('/openid-connect/token')]
+    checks = [r for r in seen if r['path'].endswith('/login/test-token')]
+    assert token_requests and checks
+    assert all(r['headers'].get('X-Gateway-Key') == 'gw-key-7c1e' for r in token_requests)
+    assert not any('gw-key-7c1e' in repr(r['headers']) for r in checks)
+    assert all(r['headers']['Authorization'].startswith('Bearer ') for r in checks)
+
+
 def test_validate_against_the_other_environment_explained(tmp_path, quirks_server):
     profile = harbor(quirks_server, 'sandbox', 'harbor_sandbox', api_environment='production')
     out = fail(tmp_path, dict(harbor=profile), 'harbor', args=('-e', 'token_validate=true'))

@@ -6,7 +6,6 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import TokenEndpointError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
@@ -20,8 +19,7 @@ TOKEN = Token('the-access-token-9f3e', 'Bearer', 1700000000.0, 1700003600.0)
 def checked(profile_options, answer):
     base = dict(token_url='https://idp.example/token', client_id='app', client_secret='s3cret-xyz')
     base.update(profile_options)
-    client = TokenClient(build_profile('p', base), transport=FakeTransport(answer))
-    return validate_token(client, TOKEN)
+    return validate_token(build_profile('p', base), FakeTransport(answer), TOKEN)
 
 
 def test_an_owner_echoing_the_token_or_a_terminal_sequence_is_masked_and_escaped():
@@ -55,10 +53,10 @@ def test_a_refused_introspection_client_is_told_about_resource_server_credential
 
 
 def test_a_missing_revocation_endpoint_names_revocation_url():
-    client = TokenClient(build_profile('p', dict(token_url='https://idp.example/token', client_id='app',
-                                                 client_secret='s3cret-xyz', revocation_url='https://idp.example/x')),
-                         transport=FakeTransport(text_response('Not Found', status=404, content_type='text/plain')))
+    profile = build_profile('p', dict(token_url='https://idp.example/token', client_id='app',
+                                      client_secret='s3cret-xyz', revocation_url='https://idp.example/x'))
+    transport = FakeTransport(text_response('Not Found', status=404, content_type='text/plain'))
     with pytest.raises(TokenEndpointError) as info:
-        revoke_tokens(client, [('access_token', TOKEN.access_token)])
+        revoke_tokens(profile, transport, [('access_token', TOKEN.access_token)])
     assert info.value.hint.startswith('check revocation_url: it must be an RFC 7009 revocation endpoint')
     assert 'token URL' not in info.value.hint
