@@ -14,7 +14,7 @@ import ipaddress
 import re
 
 from ansible.module_utils.six import string_types
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from urllib.parse import urlsplit
 
 HTTP_SCHEMES = ('http', 'https')
 _USERINFO = re.compile(r'^([^:/?#]*:)?//[^/?#]*@')
