@@ -16,7 +16,12 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    configured_cache_dir, configured_store_options, controller_client, refresh_token_store, resolve_profile)
+    configured_settings, configured_store_options, controller_client, prepare_for_forks, refresh_token_store,
+    resolve_profile)
+
+# ansible-playbook's parent process imports this module before it forks the workers of a token task: they inherit
+# the engine and the lookup (which this plugin reads its settings through) already loaded.
+prepare_for_forks()
 
 TASK_OPTIONS = dict(
     profile=dict(type='str'),
@@ -47,8 +52,9 @@ class ActionModule(ActionBase):
             warnings.extend(profile.warnings)
             if task['fetch_on'] == 'host':
                 return self._with_store(self._on_host(result, profile, task, task_vars), profile, task_vars)
-            client = controller_client(profile, configured_cache_dir(task_vars), warnings.append,
-                                       configured_store_options(task_vars, self._templar))
+            settings = configured_settings()
+            client = controller_client(profile, settings['cache_dir'], warnings.append,
+                                       configured_store_options(task_vars, self._templar, settings))
             if task['state'] == 'absent':
                 revoked = client.revoke_held(check_mode=self._task.check_mode)
                 return dict(result, changed=bool(revoked), revoked=revoked, profile=profile.name)

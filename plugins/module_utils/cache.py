@@ -116,6 +116,16 @@ class TokenCache(object):
                        info=b'tokenops.oauth2 token cache v1').derive(material)
         return Fernet(base64.urlsafe_b64encode(derived)), hashlib.sha256(derived).hexdigest()[:16]
 
+    @classmethod
+    def warm_up(cls):
+        """Derive a key, encrypt and decrypt once with throwaway material, touching no file: OpenSSL looks each
+        algorithm up on its first use in a process, which costs a new process more than the rest of a cache hit.
+        ansible-playbook's parent process calls this before it forks the workers (plugin_utils/controller.py)."""
+        if CRYPTOGRAPHY_IMPORT_ERROR:
+            return
+        fernet = cls._fernet(cls.__new__(cls), 'warm-up', 'warm-up')[0]  # no directory: a non-empty secret needs none
+        fernet.decrypt(fernet.encrypt(b'{}'))
+
     def load(self, key, secret):
         """The stored record for ``key``, or None when absent, sealed with another secret, or unreadable."""
         path = self._path(key)

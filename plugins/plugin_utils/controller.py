@@ -73,14 +73,21 @@ def resolve_profile(name, variables, templar, overrides=None):
     return PROFILES_BUILT.get([name, data, overrides], lambda: build_profile(name, data, overrides))
 
 
-def configured_cache_dir(variables):
-    """The cache directory from ansible.cfg ``[tokenops_oauth2] cache_dir`` / ``TOKENOPS_OAUTH2_CACHE_DIR``.
+def configured_settings():
+    """The controller settings from ansible.cfg and the environment: ``cache_dir`` (``[tokenops_oauth2] cache_dir`` /
+    ``TOKENOPS_OAUTH2_CACHE_DIR``) and the shared store's STORE_OPTIONS, as a mapping.
 
-    The lookup declares the setting; the action plugin reads it through the lookup so both agree.
+    The lookup declares the settings; the action plugins read them through the lookup so both agree. None of them
+    comes from host variables (the store secrets that may are read by store_options).
     """
     lookup = lookup_loader.get(LOOKUP_NAME)
-    lookup.set_options(var_options=variables, direct={})
-    return lookup.get_option('cache_dir')
+    lookup.set_options(direct={})
+    return dict((k, lookup.get_option(k)) for k in ('cache_dir',) + STORE_OPTIONS)
+
+
+def configured_cache_dir(variables=None):
+    """The cache directory of configured_settings."""
+    return configured_settings()['cache_dir']
 
 
 def store_options(options, variables, templar, direct=()):
@@ -95,11 +102,27 @@ def store_options(options, variables, templar, direct=()):
     return settings
 
 
-def configured_store_options(variables, templar):
-    """store_options for an action plugin, read through the lookup's configuration like configured_cache_dir."""
-    lookup = lookup_loader.get(LOOKUP_NAME)
-    lookup.set_options(direct={})
-    return store_options(dict((k, lookup.get_option(k)) for k in STORE_OPTIONS), variables, templar)
+def configured_store_options(variables, templar, settings=None):
+    """store_options for an action plugin, from configured_settings (``settings``, read now when not given)."""
+    return store_options(settings or configured_settings(), variables, templar)
+
+
+def prepare_for_forks():
+    """Load the token lookup, its engine and its configuration, and run the cache's cryptography once, in this process.
+
+    For the parent process of ansible-playbook, which forks a worker for every host and task: whatever the parent has
+    loaded, the workers inherit, instead of each importing the engine again, reading the lookup's documentation for
+    its configuration, and paying OpenSSL's first-use costs. The token action plugin calls this when the parent
+    imports it (the strategies load a task's action plugin class before forking its workers, to read
+    BYPASS_HOST_LOOP); the callback tokenops.oauth2.preload does it at the start of a run, for plays that only use the
+    lookup. Only code, documentation and throwaway key material: no profile, variable or secret. A failure is left for
+    the worker to report, where it has a task to report it against.
+    """
+    try:
+        lookup_loader.get(LOOKUP_NAME, class_only=True)
+        TokenCache.warm_up()
+    except Exception:  # pylint: disable=broad-except
+        pass
 
 
 def controller_client(profile, cache_dir, warn, store=None):
