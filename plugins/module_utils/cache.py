@@ -42,6 +42,26 @@ FORMAT_VERSION = 1
 LOCAL_KEY_FILE = '.local-key'
 
 
+# What load() decrypted in this process, by key id and ciphertext; kept in memory only, never written anywhere. A
+# template may call the lookup a thousand times, reading the same entry each time: the same ciphertext under the same
+# key is the same record. A token stored since, by this process or another, is a new ciphertext, decrypted afresh.
+DECRYPTED = {}
+DECRYPTED_SIZE = 32
+
+
+def decrypt_record(fernet, key_id, data):
+    """The record in the entry ``data`` (its Fernet token), decrypted with ``fernet``; raises like Fernet and json."""
+    record = DECRYPTED.get((key_id, data))
+    if record is None:
+        record = json.loads(fernet.decrypt(data.encode('ascii')).decode('utf-8'))
+        if not isinstance(record, dict) or not record.get('access_token'):
+            raise ValueError('no token inside')
+        if len(DECRYPTED) >= DECRYPTED_SIZE:
+            DECRYPTED.clear()
+        DECRYPTED[(key_id, data)] = record
+    return dict(record)
+
+
 def cache_key(identity):
     canonical = json.dumps(identity, sort_keys=True, separators=(',', ':'))
     return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
@@ -141,10 +161,7 @@ class TokenCache(object):
                 raise ValueError('format version %r' % envelope.get('version'))
             if envelope.get('key_id') != key_id:
                 return None  # sealed with another secret: the profile's secret changed, the entry is stale
-            record = json.loads(fernet.decrypt(envelope['data'].encode('ascii')).decode('utf-8'))
-            if not isinstance(record, dict) or not record.get('access_token'):
-                raise ValueError('no token inside')
-            return record
+            return decrypt_record(fernet, key_id, envelope['data'])
         except (ValueError, KeyError, TypeError, AttributeError, InvalidToken, UnicodeError) as exc:
             if path not in self._warned:
                 self._warned.add(path)

@@ -66,11 +66,33 @@ def resolve_profile(name, variables, templar, overrides=None):
         if name not in profiles:
             raise ProfileError("no such profile in %s; defined: %s" % (
                 PROFILES_VAR, ', '.join(sorted(str(k) for k in profiles)) or 'none'), profile=name)
-        data = templar.template(profiles[name])
+        data = template_data(templar, profiles[name])
     data = transform_to_native_types(data, redact=False) if data is not None else None
     overrides = transform_to_native_types(overrides or {}, redact=False)
     name = name or INLINE_PROFILE
     return PROFILES_BUILT.get([name, data, overrides], lambda: build_profile(name, data, overrides))
+
+
+PLAIN_SCALARS = (bool, int, float, type(None))
+
+
+def _holds_template(templar, data):
+    """Whether templating ``data`` could change it: a string (key or value) that may hold a template, or a value of
+    any type but the plain ones (a vaulted value, say), which only templating knows how to turn into plain data."""
+    if isinstance(data, str):
+        return templar.is_possibly_template(data)
+    if isinstance(data, dict):
+        return any(_holds_template(templar, k) or _holds_template(templar, v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_holds_template(templar, v) for v in data)
+    return not isinstance(data, PLAIN_SCALARS)
+
+
+def template_data(templar, data):
+    """``data`` templated. Plain data comes back as it is without asking the templar, which would change nothing and
+    costs more than the rest of a cache hit (ansible-core 2.19 builds its lazy containers for every mapping, also for
+    one without a template): a template that calls the lookup a thousand times would pay for it a thousand times."""
+    return templar.template(data) if _holds_template(templar, data) else data
 
 
 def configured_settings():
