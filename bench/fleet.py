@@ -36,6 +36,10 @@ import statistics
 import benchlib
 
 TASKS = 3
+LOOKUP_TASK = '''
+    - name: Task {n}
+      ansible.builtin.debug:
+        msg: "{{{{ lookup('tokenops.oauth2.token', token_profile, field='header').startswith('Bearer ') }}}}"'''
 
 PLAYS = dict(
     floor='''
@@ -54,11 +58,7 @@ PLAYS = dict(
   gather_facts: false
   tasks:
 %s
-''' % '\n'.join('''
-    - name: Task {n}
-      ansible.builtin.debug:
-        msg: "{{{{ lookup('tokenops.oauth2.token', token_profile, field='header').startswith('Bearer ') }}}}"'''
-                 .format(n=n) for n in range(1, TASKS + 1)),
+''' % '\n'.join(LOOKUP_TASK.format(n=n) for n in range(1, TASKS + 1)),
     module='''
 - name: Three token module tasks per host (fetched on the controller)
   hosts: fleet

@@ -73,9 +73,8 @@ def main():
         'CPU per lookup call, %d calls in one template, %d alternating rounds, one process; token requests: %d '
         '(the warm-up)' % (args.calls, args.rounds, requests),
         ('lookup', 'median us', 'lowest us', 'median / env'),
-        [(label, '%.0f' % statistics.median(times), '%.0f' % min(times), benchlib.ratio(statistics.median(times),
-                                                                                      baseline))
-         for label, times in per_call.items()])
+        [(label, '%.0f' % statistics.median(times), '%.0f' % min(times),
+          benchlib.ratio(statistics.median(times), baseline)) for label, times in per_call.items()])
     if requests != 1:
         raise SystemExit('expected exactly 1 token request (the warm-up), the server saw %d: the lookups were not all '
                          'cache hits' % requests)

@@ -124,9 +124,9 @@ def main():
         cpus, modules, per_module = measure(case, args.forks, inventory, play)
         rows.append((label, '%.1f' % statistics.median(cpus), '%.1f' % min(cpus), statistics.median(modules)))
         top = sorted(per_module.items(), key=lambda item: -item[1])[:args.top]
-        details.append('%s: %s' % (case, ', '.join('%s %.1f' % (name.replace('ansible_collections.tokenops.oauth2.',
-                                                                              ''), us / 1000) for name, us in top)
-                                   or 'nothing imported'))
+        costliest = ', '.join('%s %.1f' % (name.replace('ansible_collections.tokenops.oauth2.', ''), us / 1000)
+                              for name, us in top)
+        details.append('%s: %s' % (case, costliest or 'nothing imported'))
     benchlib.print_table('Loading the plugin in a worker forked from a parent that ran a play: CPU ms, %d forks'
                          % args.forks, ('case', 'median ms', 'lowest ms', 'modules imported'), rows)
     print('costliest imports per worker (self ms, median):')

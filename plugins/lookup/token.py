@@ -17,10 +17,8 @@ description:
   - A profile is read from the host's C(oauth2_profiles) variable (templated, vaulted values decrypted); options
     given to the lookup are merged over it. Without a term, the options alone form an inline profile.
   - Every profile option (O(tokenops.oauth2.token#module:token_url), O(tokenops.oauth2.token#module:client_id),
-    O(tokenops.oauth2.token#module:scope), ...) is accepted as a keyword; M(tokenops.oauth2.token) documents them
-    all. They are not repeated here because Ansible reads a lookup's documentation again in every worker process
-    it forks, once per host and task, which made a play over many hosts pay for fifty option descriptions each
-    time.
+    O(tokenops.oauth2.token#module:scope), ...) is accepted as a keyword too; the module M(tokenops.oauth2.token)
+    documents them all.
   - One cache is shared by every fork and every run, so a play over many hosts sends one request per profile and
     expiry window.
 extends_documentation_fragment:
@@ -44,8 +42,8 @@ options:
     default: false
   validate:
     description:
-      - Check each token with the profile's O(validate_url) or RFC 7662 introspection before returning it; a
-        refused token fails the lookup. With O(field=all) the mapping gains C(validation).
+      - Check each token with the profile's O(tokenops.oauth2.token#module:validate_url) or RFC 7662 introspection
+        before returning it; a refused token fails the lookup. With O(field=all) the mapping gains C(validation).
     type: bool
     default: false
   cache_dir:
@@ -116,7 +114,9 @@ from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 
 display = Display()
 
-# The lookup's own options (DOCUMENTATION); every other keyword is a profile option. They depend on the call's
+# The lookup's own options (DOCUMENTATION); every other keyword is a profile option. The profile options are
+# documented with the module only: Ansible reads a lookup's documentation (with its fragments) to build its
+# configuration in every worker that loads it, once per host and task, and fifty profile options were half of that. They depend on the call's
 # keywords and ansible's configuration only (ansible.cfg is read once per process; our environment variables are part
 # of the key): worked out once per distinct call. The store secrets that may come from host variables are read per
 # call, by controller.store_options, outside this memo.
