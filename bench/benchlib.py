@@ -78,6 +78,43 @@ def write_inventory(name, groups, parent):
     return write_file(name, '\n'.join(lines) + '\n')
 
 
+def two_profile_fleet(hosts):
+    """An inventory of ``hosts`` local-connection hosts in the group fleet, the first half using the profile alpha,
+    the others beta (the variable token_profile)."""
+    half = hosts // 2
+    return write_inventory('inventory.ini', dict(
+        alpha=('host[%03d:%03d]' % (1, half), dict(token_profile='alpha')),
+        beta=('host[%03d:%03d]' % (half + 1, hosts), dict(token_profile='beta')),
+    ), parent='fleet')
+
+
+def delivery_fleet(name, hosts):
+    """An inventory of ``hosts`` local-connection hosts in the group fleet, with bench_dir (this run's directory)."""
+    return write_inventory(name, dict(hosts=('host[%03d:%03d]' % (1, hosts), dict(bench_dir=workdir()))),
+                           parent='fleet')
+
+
+def deliver_role_play(subdir):
+    """A play that delivers the profile api with the deliver role to ``bench_dir/SUBDIR/<host>.env`` on each host."""
+    return ROLE_PLAY.replace('SUBDIR', subdir)
+
+
+ROLE_PLAY = '''
+- name: Deliver the token with the role
+  hosts: fleet
+  gather_facts: false
+  vars:
+    oauth2_deliveries:
+      - profile: api
+        to: env_file
+        path: "{{ bench_dir }}/SUBDIR/{{ inventory_hostname }}.env"
+        vars: {API_TOKEN: access_token, API_TOKEN_EXPIRES_AT: expires_at}
+        mode: "0600"
+  roles:
+    - role: tokenops.oauth2.deliver
+'''
+
+
 def run_playbook(playbook, inventory, cache_dir, *args):
     """Run ansible-playbook; return (wall seconds, output). Fails loudly, since a failed run measures nothing."""
     wall, _cpu, output = run_playbook_measured(playbook, inventory, cache_dir, *args)

@@ -28,21 +28,6 @@ import benchlib
 
 GOAL = 1.5
 
-ROLE_PLAY = '''
-- name: Deliver the token with the role
-  hosts: fleet
-  gather_facts: false
-  vars:
-    oauth2_deliveries:
-      - profile: api
-        to: env_file
-        path: "{{ bench_dir }}/env/{{ inventory_hostname }}.env"
-        vars: {API_TOKEN: access_token, API_TOKEN_EXPIRES_AT: expires_at}
-        mode: "0600"
-  roles:
-    - role: tokenops.oauth2.deliver
-'''
-
 STAT_PLAY = '''
 - name: Only stat the env files
   hosts: fleet
@@ -66,11 +51,8 @@ def main():
 
     bench_dir = benchlib.workdir()
     os.makedirs(os.path.join(bench_dir, 'env'))
-    lines = ['[fleet]', 'host[%03d:%03d]' % (1, args.hosts), '',
-             '[all:vars]', 'ansible_connection=local', 'ansible_python_interpreter=%s' % sys.executable,
-             'bench_dir=%s' % bench_dir]
-    inventory = benchlib.write_file('second-run-inventory.ini', '\n'.join(lines) + '\n')
-    plays = dict(role=benchlib.write_file('second-run-role.yml', ROLE_PLAY),
+    inventory = benchlib.delivery_fleet('second-run-inventory.ini', args.hosts)
+    plays = dict(role=benchlib.write_file('second-run-role.yml', benchlib.deliver_role_play('env')),
                  stat=benchlib.write_file('second-run-stat.yml', STAT_PLAY))
     cache_dir = os.path.join(bench_dir, 'cache')
 

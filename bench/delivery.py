@@ -25,21 +25,6 @@ import sys
 
 import benchlib
 
-ROLE_PLAY = '''
-- name: Deliver the token with the role
-  hosts: fleet
-  gather_facts: false
-  vars:
-    oauth2_deliveries:
-      - profile: api
-        to: env_file
-        path: "{{ bench_dir }}/role/{{ inventory_hostname }}.env"
-        vars: {API_TOKEN: access_token, API_TOKEN_EXPIRES_AT: expires_at}
-        mode: "0600"
-  roles:
-    - role: tokenops.oauth2.deliver
-'''
-
 # By hand: ask the token endpoint (HTTP Basic, like the profile), then write the file. RUN_ONCE is filled in.
 HAND_PLAY = '''
 - name: Deliver the token by hand
@@ -82,12 +67,10 @@ def main():
     args = parser.parse_args()
 
     bench_dir = benchlib.workdir()
-    lines = ['[fleet]', 'host[%03d:%03d]' % (1, args.hosts), '',
-             '[all:vars]', 'ansible_connection=local', 'ansible_python_interpreter=%s' % sys.executable,
-             'bench_dir=%s' % bench_dir]
-    inventory = benchlib.write_file('delivery-inventory.ini', '\n'.join(lines) + '\n')
+    inventory = benchlib.delivery_fleet('delivery-inventory.ini', args.hosts)
     approaches = [
-        ('role tokenops.oauth2.deliver', benchlib.write_file('delivery-role.yml', ROLE_PLAY), 'role'),
+        ('role tokenops.oauth2.deliver', benchlib.write_file('delivery-role.yml', benchlib.deliver_role_play('role')),
+         'role'),
         ('uri + copy, uri on every host', benchlib.write_file(
             'delivery-hand.yml', HAND_PLAY % dict(run_once='false', name='hand')), 'hand'),
         ('uri + copy, uri run_once', benchlib.write_file(

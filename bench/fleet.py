@@ -90,11 +90,7 @@ def main():
                         help='measure only these approaches (and the floor)')
     args = parser.parse_args()
 
-    half = args.hosts // 2
-    inventory = benchlib.write_inventory('inventory.ini', dict(
-        alpha=('host[%03d:%03d]' % (1, half), dict(token_profile='alpha')),
-        beta=('host[%03d:%03d]' % (half + 1, args.hosts), dict(token_profile='beta')),
-    ), parent='fleet')
+    inventory = benchlib.two_profile_fleet(args.hosts)
     plays = dict((name, benchlib.write_file(name + '.yml', text)) for name, text in PLAYS.items())
     measured = [name for name in APPROACHES if name != 'floor' and (not args.only or name in args.only)]
     cache_dir = os.path.join(benchlib.workdir(), 'cache')
