@@ -35,12 +35,14 @@ _WORKDIR = []
 
 def workdir():
     """A temporary directory for this run, holding ``collections/ansible_collections/tokenops/oauth2`` (a link to
-    this checkout, wherever it is cloned); removed at exit."""
+    this checkout, wherever it is cloned, or to the checkout named by BENCH_COLLECTION: another version of the
+    collection to measure with these benchmarks, such as the main branch before a change); removed at exit."""
     if not _WORKDIR:
         path = tempfile.mkdtemp(prefix='tokenops-oauth2-bench-')
         atexit.register(shutil.rmtree, path, True)
         os.makedirs(os.path.join(path, 'collections', 'ansible_collections', 'tokenops'))
-        os.symlink(REPO_ROOT, os.path.join(path, 'collections', 'ansible_collections', 'tokenops', 'oauth2'))
+        collection = os.path.abspath(os.environ.get('BENCH_COLLECTION') or REPO_ROOT)
+        os.symlink(collection, os.path.join(path, 'collections', 'ansible_collections', 'tokenops', 'oauth2'))
         _WORKDIR.append(path)
     return _WORKDIR[0]
 

@@ -15,6 +15,7 @@ from ansible.template import Templar
 from ansible_collections.tokenops.oauth2.plugins.module_utils import cache as cache_module
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils import controller
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import template_data
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 
 try:
     from ansible.template import trust_as_template
@@ -74,8 +75,12 @@ def test_a_value_of_another_type_is_left_to_the_templar():
     assert templar.calls == 1
 
 
-def test_preparing_for_forks_computes_nothing_from_a_profile():
+def test_preparing_for_forks_computes_nothing_from_a_profile(monkeypatch):
     from ansible_collections.tokenops.oauth2.plugins.lookup import token as lookup
+    # Empty memos of our own: earlier tests in this process may have filled the module-level ones.
+    monkeypatch.setattr(lookup, 'OPTIONS_SET', Memo())
+    monkeypatch.setattr(controller, 'PROFILES_BUILT', Memo())
+    monkeypatch.setattr(cache_module, 'DECRYPTED', {})
     controller.prepare_for_forks()
     assert lookup.OPTIONS_SET._values == {}
     assert controller.PROFILES_BUILT._values == {}
