@@ -12,9 +12,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import argparse
 import atexit
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -146,6 +148,25 @@ def run_playbook_measured(playbook, inventory, cache_dir, *args, **environment):
         sys.exit('%s failed (exit %d):\n%s' % (' '.join(command), proc.returncode, proc.stdout[-5000:]))
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
     return elapsed, cpu, proc.stdout
+
+
+def fleet_arguments(doc, pairs_help=None):
+    """An argument parser described by the first line of ``doc``, with a fleet's --hosts (200) and --forks (20), and
+    --pairs (3) when ``pairs_help`` says what a round alternates."""
+    parser = argparse.ArgumentParser(description=doc.split('\n', maxsplit=1)[0])
+    parser.add_argument('--hosts', type=int, default=200)
+    parser.add_argument('--forks', type=int, default=20)
+    if pairs_help:
+        parser.add_argument('--pairs', type=int, default=3, help='%s (default 3)' % pairs_help)
+    return parser
+
+
+RECAP = re.compile(r'^\S+\s+:\s+ok=\d+\s+changed=(\d+)', re.M)
+
+
+def hosts_changed(output):
+    """How many hosts the PLAY RECAP of ansible-playbook's ``output`` counts changes on."""
+    return sum(1 for n in RECAP.findall(output) if int(n))
 
 
 def cc_profile(server, client_name):

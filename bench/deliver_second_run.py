@@ -18,9 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import os
-import re
 import statistics
 import sys
 
@@ -39,15 +37,8 @@ STAT_PLAY = '''
         get_checksum: false
 '''
 
-RECAP = re.compile(r'^\S+\s+:\s+ok=\d+\s+changed=(\d+)', re.M)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--hosts', type=int, default=200)
-    parser.add_argument('--forks', type=int, default=20)
-    parser.add_argument('--pairs', type=int, default=3, help='alternating rounds (default 3)')
-    args = parser.parse_args()
+    args = benchlib.fleet_arguments(__doc__, 'alternating rounds').parse_args()
 
     bench_dir = benchlib.workdir()
     os.makedirs(os.path.join(bench_dir, 'env'))
@@ -60,7 +51,7 @@ def main():
         before = benchlib.token_requests(server)
         wall, cpu, output = benchlib.run_playbook_measured(plays[name], inventory, cache_dir, '--forks',
                                                            str(args.forks), '-e', '@' + variables)
-        changed = sum(1 for n in RECAP.findall(output) if int(n))
+        changed = benchlib.hosts_changed(output)
         return wall, cpu, benchlib.token_requests(server) - before, changed
 
     runs = dict(stat=[], role=[])

@@ -18,9 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import os
-import re
 import sys
 
 import benchlib
@@ -57,14 +55,8 @@ HAND_PLAY = '''
       no_log: true
 '''
 
-RECAP = re.compile(r'^\S+\s+:\s+ok=\d+\s+changed=(\d+)', re.M)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--hosts', type=int, default=200)
-    parser.add_argument('--forks', type=int, default=20)
-    args = parser.parse_args()
+    args = benchlib.fleet_arguments(__doc__).parse_args()
 
     bench_dir = benchlib.workdir()
     inventory = benchlib.delivery_fleet('delivery-inventory.ini', args.hosts)
@@ -88,7 +80,7 @@ def main():
                 before = benchlib.token_requests(server)
                 seconds, output = benchlib.run_playbook(playbook, inventory, cache_dir, '--forks', str(args.forks),
                                                         '-e', '@' + variables)
-                changed_hosts = sum(1 for n in RECAP.findall(output) if int(n))
+                changed_hosts = benchlib.hosts_changed(output)
                 rows.append((label, run, benchlib.token_requests(server) - before, changed_hosts, seconds))
             files = os.listdir(os.path.join(bench_dir, name))
             if len(files) != args.hosts:

@@ -28,7 +28,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import os
 import shutil
 import statistics
@@ -82,10 +81,7 @@ APPROACHES = dict(
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--hosts', type=int, default=200)
-    parser.add_argument('--forks', type=int, default=20)
-    parser.add_argument('--pairs', type=int, default=3, help='alternating warm rounds (default 3)')
+    parser = benchlib.fleet_arguments(__doc__, 'alternating warm rounds')
     parser.add_argument('--only', choices=sorted(set(APPROACHES) - {'floor'}), action='append',
                         help='measure only these approaches (and the floor)')
     args = parser.parse_args()

@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import os
 
 import benchlib
@@ -71,10 +70,7 @@ URI_PLAY = '''
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--hosts', type=int, default=200)
-    parser.add_argument('--forks', type=int, default=20)
-    args = parser.parse_args()
+    args = benchlib.fleet_arguments(__doc__).parse_args()
 
     inventory = benchlib.two_profile_fleet(args.hosts)
     lookup_play = benchlib.write_file('lookup.yml', LOOKUP_PLAY)

@@ -15,6 +15,7 @@ of many forks, because it still does.
 
 Cases:
 - lookup: a play whose tasks only call lookup('tokenops.oauth2.token'): the parent loads nothing of ours.
+- preload: the same play with the callback tokenops.oauth2.preload enabled, which loads the lookup in the parent.
 - module: a tokenops.oauth2.token task: the parent has loaded the action plugin class; the worker instantiates it
   and reads the controller settings (through the lookup's configuration).
 
@@ -56,7 +57,7 @@ if case == 'module':
 
 
 def load():
-    if case == 'lookup':
+    if case in ('lookup', 'preload'):
         lookup_loader.get('tokenops.oauth2.token')
     else:
         from ansible_collections.tokenops.oauth2.plugins.plugin_utils import controller
@@ -92,9 +93,13 @@ IMPORT_LINE = re.compile(r'^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)')
 def measure(case, forks, inventory, play):
     """Run the parent-and-forks script under -X importtime; return (CPU ms per fork, modules per fork, {module:
     median self µs over the forks}): each fork's own importtime lines are those between its FORK and END marks."""
+    environment = dict(benchlib.python_env(), ANSIBLE_COLLECTIONS_PATH=benchlib.collections_path(),
+                       TOKENOPS_OAUTH2_CACHE_DIR=os.path.join(benchlib.workdir(), 'cache'))
+    environment.pop('ANSIBLE_CALLBACKS_ENABLED', None)
+    if case == 'preload':
+        environment['ANSIBLE_CALLBACKS_ENABLED'] = 'tokenops.oauth2.preload'
     proc = subprocess.run([sys.executable, '-X', 'importtime', '-c', CHILD, case, str(forks), inventory, play],
-                          env=dict(benchlib.python_env(), ANSIBLE_COLLECTIONS_PATH=benchlib.collections_path(),
-                                   TOKENOPS_OAUTH2_CACHE_DIR=os.path.join(benchlib.workdir(), 'cache')),
+                          env=environment,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     marker = proc.stderr.rfind('\nRESULT ')
     if proc.returncode != 0 or marker < 0:
@@ -120,6 +125,7 @@ def main():
                                                      '    - ansible.builtin.debug:\n        msg: parent\n')
     rows, details = [], []
     for case, label in (('lookup', 'lookup plugin (lookup-only play)'),
+                        ('preload', 'lookup plugin, callback tokenops.oauth2.preload enabled'),
                         ('module', 'token module task (action loaded by the parent)')):
         cpus, modules, per_module = measure(case, args.forks, inventory, play)
         rows.append((label, '%.1f' % statistics.median(cpus), '%.1f' % min(cpus), statistics.median(modules)))
