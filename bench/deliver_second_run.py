@@ -37,6 +37,7 @@ STAT_PLAY = '''
         get_checksum: false
 '''
 
+
 def main():
     args = benchlib.fleet_arguments(__doc__, 'alternating rounds').parse_args()
 

@@ -55,6 +55,7 @@ HAND_PLAY = '''
       no_log: true
 '''
 
+
 def main():
     args = benchlib.fleet_arguments(__doc__).parse_args()
 
