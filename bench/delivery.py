@@ -18,27 +18,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import os
-import re
 import sys
 
 import benchlib
-
-ROLE_PLAY = '''
-- name: Deliver the token with the role
-  hosts: fleet
-  gather_facts: false
-  vars:
-    oauth2_deliveries:
-      - profile: api
-        to: env_file
-        path: "{{ bench_dir }}/role/{{ inventory_hostname }}.env"
-        vars: {API_TOKEN: access_token, API_TOKEN_EXPIRES_AT: expires_at}
-        mode: "0600"
-  roles:
-    - role: tokenops.oauth2.deliver
-'''
 
 # By hand: ask the token endpoint (HTTP Basic, like the profile), then write the file. RUN_ONCE is filled in.
 HAND_PLAY = '''
@@ -72,22 +55,15 @@ HAND_PLAY = '''
       no_log: true
 '''
 
-RECAP = re.compile(r'^\S+\s+:\s+ok=\d+\s+changed=(\d+)', re.M)
-
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--hosts', type=int, default=200)
-    parser.add_argument('--forks', type=int, default=20)
-    args = parser.parse_args()
+    args = benchlib.fleet_arguments(__doc__).parse_args()
 
     bench_dir = benchlib.workdir()
-    lines = ['[fleet]', 'host[%03d:%03d]' % (1, args.hosts), '',
-             '[all:vars]', 'ansible_connection=local', 'ansible_python_interpreter=%s' % sys.executable,
-             'bench_dir=%s' % bench_dir]
-    inventory = benchlib.write_file('delivery-inventory.ini', '\n'.join(lines) + '\n')
+    inventory = benchlib.delivery_fleet('delivery-inventory.ini', args.hosts)
     approaches = [
-        ('role tokenops.oauth2.deliver', benchlib.write_file('delivery-role.yml', ROLE_PLAY), 'role'),
+        ('role tokenops.oauth2.deliver', benchlib.write_file('delivery-role.yml', benchlib.deliver_role_play('role')),
+         'role'),
         ('uri + copy, uri on every host', benchlib.write_file(
             'delivery-hand.yml', HAND_PLAY % dict(run_once='false', name='hand')), 'hand'),
         ('uri + copy, uri run_once', benchlib.write_file(
@@ -105,7 +81,7 @@ def main():
                 before = benchlib.token_requests(server)
                 seconds, output = benchlib.run_playbook(playbook, inventory, cache_dir, '--forks', str(args.forks),
                                                         '-e', '@' + variables)
-                changed_hosts = sum(1 for n in RECAP.findall(output) if int(n))
+                changed_hosts = benchlib.hosts_changed(output)
                 rows.append((label, run, benchlib.token_requests(server) - before, changed_hosts, seconds))
             files = os.listdir(os.path.join(bench_dir, name))
             if len(files) != args.hosts:

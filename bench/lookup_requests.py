@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import os
 
 import benchlib
@@ -71,16 +70,9 @@ URI_PLAY = '''
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--hosts', type=int, default=200)
-    parser.add_argument('--forks', type=int, default=20)
-    args = parser.parse_args()
+    args = benchlib.fleet_arguments(__doc__).parse_args()
 
-    half = args.hosts // 2
-    inventory = benchlib.write_inventory('inventory.ini', dict(
-        alpha=('host[%03d:%03d]' % (1, half), dict(token_profile='alpha')),
-        beta=('host[%03d:%03d]' % (half + 1, args.hosts), dict(token_profile='beta')),
-    ), parent='fleet')
+    inventory = benchlib.two_profile_fleet(args.hosts)
     lookup_play = benchlib.write_file('lookup.yml', LOOKUP_PLAY)
     uri_play = benchlib.write_file('uri.yml', URI_PLAY)
     cache_dir = os.path.join(benchlib.workdir(), 'cache')

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Run every benchmark with the project's venv Python. Each one starts the test authorization server it needs
-# (tests/servers, via tests.servers.launch) on 127.0.0.1 and stops it when done. Needs scripts/setup.sh once.
+# Run the benchmarks of the performance goals (bench/README.md) with the project's venv Python: (a) and (b)
+# fleet.py, (c) cache_hit.py and hit_call.py, (d) deliver_second_run.py, then what a worker pays to load the plugins
+# and the single-flight count. Each starts the test authorization server it needs (tests/servers, via
+# tests.servers.launch) on 127.0.0.1 and stops it when done. Needs scripts/setup.sh once. About 10 minutes on 2 quiet
+# cores. lookup_requests.py and delivery.py (the lookup and the role against hand-written uri plays) are run by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=.venv/bin/python
-for bench in lookup_requests single_flight cache_hit; do
+started=$SECONDS
+for bench in worker_imports fleet hit_call cache_hit deliver_second_run single_flight; do
     echo "== bench/$bench.py"
+    before=$SECONDS
     "$python" "bench/$bench.py"
+    echo "(bench/$bench.py: $((SECONDS - before)) s)"
 done
 # The delivery comparison at 50 hosts (a few minutes); the figures in bench/README.md are from --hosts 200.
 echo "== bench/delivery.py --hosts ${DELIVERY_HOSTS:-50}"
@@ -16,3 +22,4 @@ echo "== bench/delivery.py --hosts ${DELIVERY_HOSTS:-50}"
 echo "== bench/shared_store.py --controller-hosts ${STORE_CONTROLLER_HOSTS:-10} --lookup-hosts ${STORE_LOOKUP_HOSTS:-40}"
 "$python" bench/shared_store.py --controller-hosts "${STORE_CONTROLLER_HOSTS:-10}" \
     --lookup-hosts "${STORE_LOOKUP_HOSTS:-40}" --rounds "${STORE_ROUNDS:-1}"
+echo "== all benchmarks: $((SECONDS - started)) s"

@@ -35,6 +35,7 @@ import fcntl, json, os, sys, time
 from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
+import ansible_collections.tokenops.oauth2.plugins.module_utils.grants
 import ansible_collections.tokenops.oauth2.plugins.module_utils.transport
 import ansible_collections.tokenops.oauth2.plugins.module_utils.responses
 with open(sys.argv[1]) as handle:

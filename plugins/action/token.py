@@ -16,9 +16,13 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    configured_cache_dir, configured_store_options, controller_client, refresh_token_write_back, resolve_profile,
-    vault_secrets)
+    configured_settings, configured_store_options, controller_client, prepare_for_forks, refresh_token_write_back,
+    resolve_profile, vault_secrets)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.pipelining import pipelined
+
+# ansible-playbook's parent process imports this module before it forks the workers of a token task: they inherit
+# the engine and the lookup (which this plugin reads its settings through) already loaded.
+prepare_for_forks()
 
 TASK_OPTIONS = dict(
     profile=dict(type='str'),
@@ -55,8 +59,9 @@ class ActionModule(ActionBase):
                 if write_back and not result.get('failed') and rotated and rotated != profile.get('refresh_token'):
                     write_back.write(rotated)
                 return self._with_write_back(result, write_back)
-            client = controller_client(profile, configured_cache_dir(task_vars), warnings.append,
-                                       configured_store_options(task_vars, self._templar), write_back)
+            settings = configured_settings()
+            client = controller_client(profile, settings['cache_dir'], warnings.append,
+                                       configured_store_options(task_vars, self._templar, settings), write_back)
             if task['state'] == 'absent':
                 revoked = client.revoke_held(check_mode=self._task.check_mode)
                 return dict(result, changed=bool(revoked), revoked=revoked, profile=profile.name)

@@ -73,9 +73,10 @@ options:
       - What to do when the shared store (O(cache_url)) cannot be used (unreachable, refusing the login, full).
         V(local) uses the controller's own cache (one warning per run), V(fail) fails with the store's URL (never
         its password). A profile's own C(cache_fallback) wins.
-      - Defaults to V(fail) for profiles with O(grant_type=refresh_token) or O(grant_type=authorization_code), whose
-        renewal spends a single-use refresh token that another controller may already have rotated, and to V(local)
-        for the other grants, which can always obtain a new token with the profile's own credentials.
+      - Defaults to V(fail) for profiles with O(tokenops.oauth2.token#module:grant_type=refresh_token) or
+        O(tokenops.oauth2.token#module:grant_type=authorization_code), whose renewal spends a single-use refresh
+        token that another controller may already have rotated, and to V(local) for the other grants, which can
+        always obtain a new token with the profile's own credentials.
     type: str
     choices: [local, fail]
     env:

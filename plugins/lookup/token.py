@@ -16,11 +16,13 @@ description:
     still good, otherwise from the profile's token endpoint (renewing with the refresh token when one is held).
   - A profile is read from the host's C(oauth2_profiles) variable (templated, vaulted values decrypted); options
     given to the lookup are merged over it. Without a term, the options alone form an inline profile.
+  - Every profile option (O(tokenops.oauth2.token#module:token_url), O(tokenops.oauth2.token#module:client_id),
+    O(tokenops.oauth2.token#module:scope), ...) is accepted as a keyword too; the module M(tokenops.oauth2.token)
+    documents them all.
   - One cache is shared by every fork and every run, so a play over many hosts sends one request per profile and
     expiry window.
 extends_documentation_fragment:
-  - tokenops.oauth2.shared_store  # first: its descriptions of cache_url and cache_fallback win over the profile's
-  - tokenops.oauth2.profile
+  - tokenops.oauth2.shared_store
 options:
   _terms:
     description: Names of profiles in C(oauth2_profiles).
@@ -40,8 +42,8 @@ options:
     default: false
   validate:
     description:
-      - Check each token with the profile's O(validate_url) or RFC 7662 introspection before returning it; a
-        refused token fails the lookup. With O(field=all) the mapping gains C(validation).
+      - Check each token with the profile's O(tokenops.oauth2.token#module:validate_url) or RFC 7662 introspection
+        before returning it; a refused token fails the lookup. With O(field=all) the mapping gains C(validation).
     type: bool
     default: false
   cache_dir:
@@ -107,7 +109,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import describe_unknown
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS, describe_unknown
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     INLINE_PROFILE, STORE_OPTIONS, as_ansible_error, controller_client, profile_overrides, refresh_token_write_back,
@@ -116,20 +118,25 @@ from ansible_collections.tokenops.oauth2.plugins.plugin_utils.memo import Memo
 
 display = Display()
 
-# set_options walks every documented option (the profile's fifty) for the few the lookup itself uses. They depend on
-# the call's keywords and ansible's configuration only (ansible.cfg is read once per process; our environment
-# variables are part of the key): worked out once per distinct call. The store secrets that may come from host
-# variables are read per call, by controller.store_options, outside this memo.
+# The lookup's own options (DOCUMENTATION); every other keyword is a profile option. The profile options are
+# documented with the module only: Ansible reads a lookup's documentation (with its fragments) to build its
+# configuration in every worker that loads it, once per host and task, and fifty profile options were half of that. They depend on the call's
+# keywords and ansible's configuration only (ansible.cfg is read once per process; our environment variables are part
+# of the key): worked out once per distinct call. The store secrets that may come from host variables are read per
+# call, by controller.store_options, outside this memo.
 LOOKUP_OPTIONS = ('field', 'force_refresh', 'validate', 'cache_dir') + STORE_OPTIONS
-ENV_PREFIX = 'TOKENOPS_OAUTH2_'
 OPTIONS_SET = Memo()
 
 
 class LookupModule(LookupBase):
+    _environment_names = None  # the environment variables the options are read from (their documentation's env)
 
     def run(self, terms, variables=None, **kwargs):
         self._check_keywords(kwargs)
-        environment = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX))
+        if LookupModule._environment_names is None:
+            LookupModule._environment_names = sorted(set(
+                source['name'] for spec in self.option_definitions.values() for source in spec.get('env') or ()))
+        environment = [os.environ.get(name) for name in LookupModule._environment_names]
         options = OPTIONS_SET.get([native(kwargs), environment],
                                   lambda: self._lookup_options(kwargs))
         overrides = profile_overrides(dict((k, v) for k, v in kwargs.items() if k != 'cache_dir'))
@@ -154,17 +161,17 @@ class LookupModule(LookupBase):
         return results
 
     def _lookup_options(self, kwargs):
-        self.set_options(direct=kwargs)
+        self.set_options(direct=dict((k, v) for k, v in kwargs.items() if k in LOOKUP_OPTIONS))
         return dict((key, self.get_option(key)) for key in LOOKUP_OPTIONS)
 
     def _check_keywords(self, kwargs):
         """Ansible ignores an unknown keyword and takes any value of a bool option that is not true as false: a typo
         would drop an option, or turn it off, without a word. Only names are quoted: the values may be secrets."""
-        known = [k for k in self.option_definitions if not k.startswith('_')]
-        unknown = [k for k in kwargs if k not in known]
+        unknown = [k for k in kwargs if k not in LOOKUP_OPTIONS and k not in PROFILE_OPTIONS]
         if unknown:
-            raise AnsibleOptionsError('unknown option %s; the options are listed by ansible-doc -t lookup '
-                                      'tokenops.oauth2.token' % describe_unknown(unknown, known))
+            raise AnsibleOptionsError('unknown option %s; ansible-doc tokenops.oauth2.token lists the profile options, '
+                                      'ansible-doc -t lookup tokenops.oauth2.token the others'
+                                      % describe_unknown(unknown, sorted(set(LOOKUP_OPTIONS) | set(PROFILE_OPTIONS))))
         for key in ('force_refresh', 'validate'):
             if kwargs.get(key) is not None:
                 try:

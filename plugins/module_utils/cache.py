@@ -67,9 +67,24 @@ class OtherSecret(ValueError):
     """The entry was sealed under another secret or master key: stale (the secret changed), not damaged."""
 
 
+# What unseal() decrypted in this process, by key id and ciphertext; kept in memory only, never written anywhere. A
+# template may call the lookup a thousand times, reading the same entry each time: the same ciphertext under the same
+# key is the same payload. A token stored since, by this process or another, is a new ciphertext, decrypted afresh.
+DECRYPTED = {}
+MEMO_SIZE = 32
+
+
 def canonical(value):
     """One byte string per value, whatever the order of its keys: what names and hashes are computed over."""
     return json.dumps(value, sort_keys=True, separators=(',', ':'), default=str).encode('utf-8')
+
+
+def remember(memo, key, value):
+    """Put ``value`` in the bounded in-process ``memo`` (emptied when full); returns ``value``."""
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 class CacheKeys(object):
@@ -84,6 +99,7 @@ class CacheKeys(object):
             HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                  info=b'tokenops.oauth2 cache v2 ' + purpose).derive(master_key)
             for purpose in (b'entry names', b'credentials', b'key ids', b'sealing'))
+        self._derived = {}
 
     def entry_name(self, kind, identity):
         """The name of the entry of ``kind`` ('token', 'discovery') for ``identity`` (JSON-able)."""
@@ -96,6 +112,13 @@ class CacheKeys(object):
         return hmac.new(self._credential_key, canonical(value), hashlib.sha256).hexdigest()
 
     def _fernet(self, name, secret):
+        # Derived once a process per entry and secret (a cache hit repeats it otherwise), kept in memory only.
+        derived = self._derived.get((name, secret))
+        if derived is None:
+            derived = remember(self._derived, (name, secret), self._derive_fernet(name, secret))
+        return derived
+
+    def _derive_fernet(self, name, secret):
         # The sealing subkey comes first and has a fixed length, so (subkey, secret) pairs cannot collide. The name
         # as salt binds the key to the entry: a file renamed to another entry's name does not open.
         material = self._sealing_key + (secret or '').encode('utf-8')
@@ -119,7 +142,12 @@ class CacheKeys(object):
         fernet, key_id = self._fernet(name, secret)
         if not hmac.compare_digest(str(envelope.get('key_id')).encode('utf-8'), key_id.encode('ascii')):
             raise OtherSecret('sealed with another secret')
-        return json.loads(fernet.decrypt(envelope['data'].encode('ascii')).decode('utf-8'))
+        memo_key = (key_id, envelope['data'])
+        payload = DECRYPTED.get(memo_key)
+        if payload is None:
+            payload = json.loads(fernet.decrypt(envelope['data'].encode('ascii')).decode('utf-8'))
+            remember(DECRYPTED, memo_key, payload)
+        return dict(payload) if isinstance(payload, dict) else payload
 
     def open(self, name, secret, sealed):
         """``unseal`` for a store that does not tell a stale entry from a damaged one (the shared store's sealer
@@ -337,6 +365,17 @@ class TokenCache(object):
 
     def _write(self, key, suffix, data):
         write_private_file(os.path.join(self.directory, key + suffix), data)
+
+    @classmethod
+    def warm_up(cls):
+        """Derive a key, encrypt and decrypt once with throwaway material, touching no file: OpenSSL looks each
+        algorithm up on its first use in a process, which costs a new process more than the rest of a cache hit.
+        ansible-playbook's parent process calls this before it forks the workers (plugin_utils/controller.py)."""
+        if CRYPTOGRAPHY_IMPORT_ERROR:
+            return
+        keys = CacheKeys(os.urandom(MASTER_KEY_BYTES))  # throwaway: no file, no profile
+        keys.unseal('warm-up', None, keys.seal('warm-up', None, {}))
+        DECRYPTED.clear()
 
     def load(self, key, secret):
         """The stored record for ``key``, or None when absent, sealed with another secret, or unreadable."""

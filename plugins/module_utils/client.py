@@ -25,7 +25,6 @@ import random
 import time
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError, ProfileError, TokenEndpointError
-from ansible_collections.tokenops.oauth2.plugins.module_utils.grants import build_token_request
 from ansible_collections.tokenops.oauth2.plugins.module_utils.token import Token
 
 REFRESH_TOKEN = 'refresh_token'
@@ -104,6 +103,9 @@ class TokenClient(object):
     # -- requests ---------------------------------------------------------------------------------------------
     def request_token(self, grant_type=None, refresh_token=None):
         """One token request (with transport retries), parsed into a Token."""
+        # Imported here, like the transport: grant building, client authentication and response parsing are for
+        # misses; a cache hit never pays for importing them.
+        from ansible_collections.tokenops.oauth2.plugins.module_utils.grants import build_token_request
         from ansible_collections.tokenops.oauth2.plugins.module_utils.responses import parse_token_response
         request = build_token_request(self.profile, self.token_url(), grant_type, refresh_token)
         deadline_at = time.monotonic() + self.profile['deadline']

@@ -13,7 +13,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from urllib.parse import urlsplit
 
 HTTP_SCHEMES = ('http', 'https')
 _USERINFO = re.compile(r'^([^:/?#]*:)?//[^/?#]*@')

@@ -14,7 +14,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible.errors import AnsibleLookupError
+from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
@@ -66,21 +66,50 @@ def resolve_profile(name, variables, templar, overrides=None):
         if name not in profiles:
             raise ProfileError("no such profile in %s; defined: %s" % (
                 PROFILES_VAR, ', '.join(sorted(str(k) for k in profiles)) or 'none'), profile=name)
-        data = templar.template(profiles[name])
+        data = template_data(templar, profiles[name])
     data = native(data) if data is not None else None
     overrides = native(overrides or {})
     name = name or INLINE_PROFILE
     return PROFILES_BUILT.get([name, data, overrides], lambda: build_profile(name, data, overrides))
 
 
-def configured_cache_dir(variables):
-    """The cache directory from ansible.cfg ``[tokenops_oauth2] cache_dir`` / ``TOKENOPS_OAUTH2_CACHE_DIR``.
+PLAIN_SCALARS = (bool, int, float, type(None))
 
-    The lookup declares the setting; the action plugin reads it through the lookup so both agree.
+
+def _holds_template(templar, data):
+    """Whether templating ``data`` could change it: a string (key or value) that may hold a template, or a value of
+    any type but the plain ones (a vaulted value, say), which only templating knows how to turn into plain data."""
+    if isinstance(data, str):
+        return templar.is_possibly_template(data)
+    if isinstance(data, dict):
+        return any(_holds_template(templar, k) or _holds_template(templar, v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_holds_template(templar, v) for v in data)
+    return not isinstance(data, PLAIN_SCALARS)
+
+
+def template_data(templar, data):
+    """``data`` templated. Plain data comes back as it is without asking the templar, which would change nothing and
+    costs more than the rest of a cache hit (ansible-core 2.19 builds its lazy containers for every mapping, also for
+    one without a template): a template that calls the lookup a thousand times would pay for it a thousand times."""
+    return templar.template(data) if _holds_template(templar, data) else data
+
+
+def configured_settings():
+    """The controller settings from ansible.cfg and the environment: ``cache_dir`` (``[tokenops_oauth2] cache_dir`` /
+    ``TOKENOPS_OAUTH2_CACHE_DIR``) and the shared store's STORE_OPTIONS, as a mapping.
+
+    The lookup declares the settings; the action plugins read them through the lookup so both agree. None of them
+    comes from host variables (the store secrets that may are read by store_options).
     """
     lookup = lookup_loader.get(LOOKUP_NAME)
-    lookup.set_options(var_options=variables, direct={})
-    return lookup.get_option('cache_dir')
+    lookup.set_options(direct={})
+    return dict((k, lookup.get_option(k)) for k in ('cache_dir',) + STORE_OPTIONS)
+
+
+def configured_cache_dir(variables=None):
+    """The cache directory of configured_settings."""
+    return configured_settings()['cache_dir']
 
 
 def store_options(options, variables, templar, direct=()):
@@ -95,11 +124,27 @@ def store_options(options, variables, templar, direct=()):
     return settings
 
 
-def configured_store_options(variables, templar):
-    """store_options for an action plugin, read through the lookup's configuration like configured_cache_dir."""
-    lookup = lookup_loader.get(LOOKUP_NAME)
-    lookup.set_options(direct={})
-    return store_options(dict((k, lookup.get_option(k)) for k in STORE_OPTIONS), variables, templar)
+def configured_store_options(variables, templar, settings=None):
+    """store_options for an action plugin, from configured_settings (``settings``, read now when not given)."""
+    return store_options(settings or configured_settings(), variables, templar)
+
+
+def prepare_for_forks():
+    """Load the token lookup, its engine and its configuration, and run the cache's cryptography once, in this process.
+
+    For the parent process of ansible-playbook, which forks a worker for every host and task: whatever the parent has
+    loaded, the workers inherit, instead of each importing the engine again, reading the lookup's documentation for
+    its configuration, and paying OpenSSL's first-use costs. The token action plugin calls this when the parent
+    imports it (the strategies load a task's action plugin class before forking its workers, to read
+    BYPASS_HOST_LOOP); the callback tokenops.oauth2.preload does it at the start of a run, for plays that only use the
+    lookup. Only code, documentation and throwaway key material: no profile, variable or secret. A failure is left for
+    the worker to report, where it has a task to report it against.
+    """
+    try:
+        lookup_loader.get(LOOKUP_NAME, class_only=True)
+        TokenCache.warm_up()
+    except Exception:  # pylint: disable=broad-except
+        pass
 
 
 def controller_client(profile, cache_dir, warn, store=None, keep_refresh_token=None):

@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
 import yaml
+from ansible.errors import AnsibleError
 
 from ansible_collections.tokenops.oauth2.plugins.doc_fragments.profile import ModuleDocFragment
 from ansible_collections.tokenops.oauth2.plugins.doc_fragments.shared_store import \
@@ -41,3 +43,26 @@ def test_store_variables_win_over_the_environment_but_not_over_a_keyword():
     assert settings['cache_key'] == 'k' * 32 and settings['cache_url'] == 'redis://h'
     assert settings['cache_password'] == 'from-keyword'
     assert store_options(options, {}, Templar())['cache_key'] == 'from-env'
+
+
+def test_the_lookup_options_are_the_documented_ones():
+    """The lookup's own options: its documentation and the shared store's fragment. The profile options are the
+    module's (documented there once); a keyword that is neither is refused, so LOOKUP_OPTIONS must list them all."""
+    documented = set(yaml.safe_load(token.DOCUMENTATION)['options'])
+    documented |= set(yaml.safe_load(SharedStoreFragment.DOCUMENTATION)['options'])
+    assert documented - {'_terms'} == set(token.LOOKUP_OPTIONS)
+    assert 'tokenops.oauth2.profile' not in yaml.safe_load(token.DOCUMENTATION)['extends_documentation_fragment']
+
+
+@pytest.mark.parametrize('keywords', [dict(field='all'), dict(client_id='x', scope='a b'), dict(cache_url='redis://h'),
+                                      dict(preset='keycloak', base_url='https://kc', realm='r')])
+def test_lookup_and_profile_options_are_known_keywords(keywords):
+    token.LookupModule()._check_keywords(keywords)
+
+
+def test_an_unknown_keyword_is_refused_with_a_suggestion_and_no_value():
+    with pytest.raises(AnsibleError) as err:
+        token.LookupModule()._check_keywords(dict(client_secert='s3cret-value', feild='all'))
+    message = str(err.value)
+    assert "'client_secert' (did you mean 'client_secret'?)" in message and "'feild' (did you mean 'field'?)" in message
+    assert 's3cret-value' not in message
