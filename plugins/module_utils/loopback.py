@@ -32,10 +32,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit, urlunsplit
 from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import StrayRedirect
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
 
-try:
-    from html import escape
-except ImportError:  # pragma: no cover - Python 2
-    from cgi import escape
+from html import escape
 
 PAGE = u'''<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>%(title)s</title></head>

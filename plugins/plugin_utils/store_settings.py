@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.six.moves.urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import CacheError
 
