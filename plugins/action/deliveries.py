@@ -31,7 +31,6 @@ ENV_WRITTEN = '__oauth2_deliver_env_written'  # each host's env_file writes
 VAULT_WRITTEN = '__oauth2_deliver_vault_written'  # the vault_vars writes, once for the batch
 # The role's force switch, and the rotate playbook's older name for it.
 FORCE, OLD_FORCE = 'oauth2_deliver_force', 'oauth2_force'
-OLD_FORCE_REMOVED_IN = '2.0.0'
 
 display = Display()
 
@@ -72,7 +71,7 @@ class ActionModule(ActionBase):
         force = self._flag(task_vars, FORCE)
         if self._variable(task_vars, OLD_FORCE) is not None:
             display.deprecated('%s is deprecated: set %s instead (the deliver role and the rotate playbook both read '
-                               'it)' % (OLD_FORCE, FORCE), version=OLD_FORCE_REMOVED_IN,
+                               'it)' % (OLD_FORCE, FORCE), version='2.0.0',
                                collection_name='tokenops.oauth2')
             force = force or self._flag(task_vars, OLD_FORCE)
         return dict(profiles=profiles, vault_files=vault_files,

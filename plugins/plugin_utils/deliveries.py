@@ -227,8 +227,9 @@ def summary(token_results, stored, vault_written, hosts):
                 status = 'failed'
                 reason = 'the rotated refresh token could not be written back to %s: %s (%s)' % (
                     result.get('refresh_token_store', {}).get('path'), store_errors[name], STORE_HINT)
-            line = '%s: %s (expires %s) -> %s%s' % (name, token_status, result.get('expires_at'),
-                                                     ', '.join(destinations), '. FAILED: ' + reason if reason else '')
+            line = '%s: %s (expires %s) -> %s%s' % (
+                name, token_status, result.get('expires_at'), ', '.join(destinations),
+                '. FAILED: ' + reason if reason else '')
         entries.append(dict(profile=name, status=status, reason=reason, expires_at=result.get('expires_at'),
                             destinations=destinations, line=line))
     return entries

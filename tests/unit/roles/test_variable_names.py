@@ -31,16 +31,14 @@ def task_variables(tasks):
     """The variables TASKS set (set_fact), register or define (vars), blocks included."""
     for task in tasks or []:
         for part in ('block', 'rescue', 'always'):
-            for name in task_variables(task.get(part)):
-                yield name
+            yield from task_variables(task.get(part))
         for action in SET_FACT:
             for name in task.get(action) or {}:
                 if name != 'cacheable':
                     yield name
         if task.get('register'):
             yield task['register']
-        for name in task.get('vars') or {}:
-            yield name
+        yield from task.get('vars') or {}
 
 
 def role_variables(role):
