@@ -30,7 +30,8 @@ STORED = '__oauth2_deliver_refresh_stored'  # the write-back of rotated refresh 
 ENV_WRITTEN = '__oauth2_deliver_env_written'  # each host's env_file writes
 VAULT_WRITTEN = '__oauth2_deliver_vault_written'  # the vault_vars writes, once for the batch
 # The role's force switch, and the rotate playbook's older name for it.
-FORCE, OLD_FORCE = 'oauth2_deliver_force', 'oauth2_force'
+FORCE = 'oauth2_deliver_force'
+OLD_FORCE = 'oauth2_force'
 
 display = Display()
 
