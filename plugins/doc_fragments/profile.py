@@ -8,17 +8,25 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The profile options, documented once for the module, the action plugin and the lookup.
+    # The profile options, documented once for the module, the action plugin and the lookup. The presets' lines
+    # restate module_utils/presets.py (summary, inputs, choices); tests/unit/plugins/module_utils/test_presets.py
+    # checks that the two agree.
     # Defaults are stated in prose: a preset may set an option, so the argument spec has no defaults of its own.
     DOCUMENTATION = r'''
 options:
   preset:
     description:
-      - A known provider whose documented settings fill every option the profile leaves unset.
-      - V(harbor_lockers) (inputs O(environment) or O(tower_id); O(scope) V(service_provider) or V(tower_access)),
-        V(lockitnetwork), V(depotfinity) (input O(region)), V(keycloak) (inputs O(base_url) and O(realm)),
-        V(spring_security_oauth2) (input O(base_url)).
-      - Every URL a preset builds can be overridden, by the URL option itself or by O(base_url) / O(api_url).
+      - A known provider whose documented settings fill every option the profile leaves unset. Every URL a preset
+        builds can be overridden, by the URL option itself or by O(base_url) / O(api_url).
+      - V(harbor_lockers) - Harbor Lockers accounts (Keycloak realm harbor), client credentials with the secret in
+        the body. Inputs O(environment) or O(tower_id); O(scope) V(service_provider) or V(tower_access).
+      - V(lockitnetwork) - LockitNetwork API, authorization code then refresh token, HTTP Basic client
+        authentication.
+      - V(depotfinity) - DepotFinity token management API, client credentials with HTTP Basic against the regional
+        server. Input O(region).
+      - V(keycloak) - Any Keycloak realm, base_url and realm build the token URL. Inputs O(base_url) and O(realm).
+      - V(spring_security_oauth2) - Spring Security OAuth2 servers, /oauth/token, HTTP Basic, password grant. Input
+        O(base_url).
     type: str
     choices: [harbor_lockers, lockitnetwork, depotfinity, keycloak, spring_security_oauth2]
   token_url:

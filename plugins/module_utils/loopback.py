@@ -39,10 +39,7 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization impo
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.pkce import new_state
 
-try:
-    from html import escape
-except ImportError:  # pragma: no cover - Python 2
-    from cgi import escape
+from html import escape
 
 PAGE = u'''<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>%(title)s</title></head>

@@ -9,6 +9,9 @@ option it is built from (``base_url`` for a private deployment or a test server)
 
 ``environments`` maps an environment name to the options it implies; ``environment_from`` derives the environment
 from another input by its leading characters (Harbor tower IDs: ``10...`` production, ``01...`` sandbox).
+
+``summary`` and ``inputs`` (the options a profile gives for the preset to build its URLs) are the preset's line in
+the documentation (doc_fragments/profile.py), where a test checks that they agree; ``choices`` restricts options.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +21,7 @@ __metaclass__ = type
 
 PRESETS = {
     'harbor_lockers': {
-        'summary': 'Harbor Lockers accounts (Keycloak realm harbor), client credentials with the secret in the body.',
+        'summary': 'Harbor Lockers accounts (Keycloak realm harbor), client credentials with the secret in the body',
         'inputs': ('environment', 'tower_id'),
         'environments': {
             'production': {'base_url': 'https://accounts.harborlockers.com', 'api_url': 'https://api.harborlockers.com'},
@@ -36,7 +39,7 @@ PRESETS = {
         'choices': {'scope': ('service_provider', 'tower_access')},
     },
     'lockitnetwork': {
-        'summary': 'LockitNetwork API, authorization code then refresh token, HTTP Basic client authentication.',
+        'summary': 'LockitNetwork API, authorization code then refresh token, HTTP Basic client authentication',
         'inputs': (),
         'defaults': {
             'base_url': 'https://api.lockitnetwork.com',
@@ -48,7 +51,7 @@ PRESETS = {
         },
     },
     'depotfinity': {
-        'summary': 'DepotFinity token management API: client credentials with HTTP Basic against the regional server.',
+        'summary': 'DepotFinity token management API, client credentials with HTTP Basic against the regional server',
         'inputs': ('region',),
         'defaults': {
             'base_url': 'https://clientapp-auth.{region}.depot.emobility.io',
@@ -62,7 +65,7 @@ PRESETS = {
                        'and that region matches the server your client was registered on'},
     },
     'keycloak': {
-        'summary': 'Any Keycloak realm: base_url and realm build the token URL.',
+        'summary': 'Any Keycloak realm, base_url and realm build the token URL',
         'inputs': ('base_url', 'realm'),
         'defaults': {
             'token_url': '{base_url}/realms/{realm}/protocol/openid-connect/token',
@@ -70,7 +73,7 @@ PRESETS = {
         },
     },
     'spring_security_oauth2': {
-        'summary': 'Spring Security OAuth2 servers: /oauth/token, HTTP Basic, password grant.',
+        'summary': 'Spring Security OAuth2 servers, /oauth/token, HTTP Basic, password grant',
         'inputs': ('base_url',),
         'defaults': {
             'token_url': '{base_url}/oauth/token',

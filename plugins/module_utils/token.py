@@ -62,7 +62,7 @@ class Token(object):
         return '%s %s' % (self.token_type, self.access_token)
 
     def as_result(self, now):
-        """The public mapping (DESIGN.md), as returned by the module and by the lookup's ``field='all'``."""
+        """The public mapping, as returned by the module and by the lookup's ``field='all'``."""
         return dict(
             access_token=self.access_token,
             token_type=self.token_type,

@@ -8,7 +8,7 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils.six.moves.urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import (
     AuthorizationError, AuthorizationRequest, PendingAuthorizations, add_query, exchange_code, new_request,

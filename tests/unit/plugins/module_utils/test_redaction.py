@@ -10,7 +10,7 @@ __metaclass__ = type
 import base64
 import json
 
-from ansible.module_utils.six.moves.urllib.parse import urlencode
+from urllib.parse import urlencode
 
 from ansible_collections.tokenops.oauth2.plugins.module_utils.redaction import MASK, redact, sent_secrets
 

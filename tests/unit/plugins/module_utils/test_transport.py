@@ -4,13 +4,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import http.server
 import json
 import threading
 import time
 
 import pytest
 
-from ansible.module_utils.six.moves import BaseHTTPServer
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TransportError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import Transport, check_url
@@ -28,7 +28,7 @@ class Script(object):
 def server():
     script = Script()
 
-    class Handler(BaseHTTPServer.BaseHTTPRequestHandler):
+    class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             length = int(self.headers.get('Content-Length') or 0)
             self.rfile.read(length)
@@ -47,7 +47,7 @@ def server():
         def log_message(self, *args):
             pass
 
-    httpd = BaseHTTPServer.HTTPServer(('127.0.0.1', 0), Handler)
+    httpd = http.server.HTTPServer(('127.0.0.1', 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     script.url = 'http://127.0.0.1:%d' % httpd.server_address[1]
@@ -150,7 +150,7 @@ class RecordingProxy(object):
     def __init__(self):
         seen = self.seen = []
 
-        class Handler(BaseHTTPServer.BaseHTTPRequestHandler):
+        class Handler(http.server.BaseHTTPRequestHandler):
             def do_any(self):
                 length = int(self.headers.get('Content-Length') or 0)
                 seen.append(dict(line=self.requestline, body=self.rfile.read(length).decode()))
@@ -162,7 +162,7 @@ class RecordingProxy(object):
             def log_message(self, *args):
                 pass
 
-        self.httpd = BaseHTTPServer.HTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd = http.server.HTTPServer(('127.0.0.1', 0), Handler)
         self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

@@ -6,13 +6,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import http.server
 import ipaddress
 import ssl
 import threading
 
 import pytest
 
-from ansible.module_utils.six.moves import BaseHTTPServer
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError, TransportError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import Transport
@@ -62,7 +62,7 @@ def pki(tmp_path_factory):
 
 @pytest.fixture(params=['good', 'wrong_host'])
 def https_server(request, pki):
-    class Handler(BaseHTTPServer.BaseHTTPRequestHandler):
+    class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers.get('Content-Length') or 0))
             body = b'{"access_token": "a"}'
@@ -75,7 +75,7 @@ def https_server(request, pki):
         def log_message(self, *args):
             pass
 
-    class Server(BaseHTTPServer.HTTPServer):
+    class Server(http.server.HTTPServer):
         def handle_error(self, request, client_address):
             pass  # the client rejecting the certificate is what these tests do
 
@@ -135,7 +135,7 @@ def test_validate_certs_false_skips_verification(https_server):
 
 def test_other_tls_errors_keep_openssl_words_without_source_line(pki):
     """An https URL to a server that does not speak TLS: not a certificate problem, but still a TLS error."""
-    class Handler(BaseHTTPServer.BaseHTTPRequestHandler):
+    class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             self.send_response(200)
             self.end_headers()
@@ -143,7 +143,7 @@ def test_other_tls_errors_keep_openssl_words_without_source_line(pki):
         def log_message(self, *args):
             pass
 
-    httpd = BaseHTTPServer.HTTPServer(('127.0.0.1', 0), Handler)
+    httpd = http.server.HTTPServer(('127.0.0.1', 0), Handler)
     httpd.handle_error = lambda *args: None
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
