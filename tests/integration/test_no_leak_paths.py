@@ -227,7 +227,9 @@ class Site:
         what it used; return (output, recap {host: (changed, failed)}, the requests the quirks server received
         during the run)."""
         results_file = os.path.join(self.root, '%s-results.json' % name)
-        env = dict(TOKENOPS_OAUTH2_CACHE_DIR=self.cache)
+        # Results carry the module's invocation (its arguments, secrets masked), as before ansible-core 2.21 made that
+        # opt-in: the most a result can expose, so the greps see it.
+        env = dict(TOKENOPS_OAUTH2_CACHE_DIR=self.cache, ANSIBLE_INJECT_INVOCATION='true')
         if callback:
             env['ANSIBLE_STDOUT_CALLBACK'] = callback
         if record:
