@@ -22,17 +22,11 @@ import fcntl
 import os
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import RUN_LOCK_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
 from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import UnsafePathError, open_directory
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
 
-ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
-    state=dict(type='str', default='present', choices=['present', 'absent']),
-    wait=dict(type='int', default=0),
-)
 # A day: queueing longer behind another run is a mistake, and an unbounded int overflows time.monotonic() + wait.
 MAX_WAIT = 86400
 
@@ -84,16 +78,12 @@ def _shown(path):
     return path if len(path) <= 100 else path[:97] + '...'
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False
+    ARGUMENT_SPEC = RUN_LOCK_OPTIONS
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg='; '.join(validation.error_messages))
-        args = validation.validated_parameters
+    def run_action(self, args, task_vars, result):
         path, run_pid = args['path'], os.getppid()
         problem = path_problem('path', self._task.args.get('path'), path)
         if not problem and os.path.isdir(path):

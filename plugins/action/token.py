@@ -10,54 +10,34 @@ __metaclass__ = type
 
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import TOKEN_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     configured_cache_dir, configured_store_options, controller_client, refresh_token_store, resolve_profile)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.pipelining import pipelined
 
-TASK_OPTIONS = dict(
-    profile=dict(type='str'),
-    state=dict(type='str', default='present', choices=['present', 'absent']),
-    force_refresh=dict(type='bool', default=False),
-    validate=dict(type='bool', default=False),
-    fetch_on=dict(type='str', default='controller', choices=['controller', 'host']),
-)
 
-
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # only fetch_on=host talks to the host
+    ARGUMENT_SPEC = TOKEN_OPTIONS
+    TAKES_PROFILE_OPTIONS = True
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        task_vars = task_vars or {}
-        args = dict(self._task.args)
-        task_args = dict((k, args.pop(k)) for k in list(args) if k in TASK_OPTIONS)
-        validation = ArgumentSpecValidator(TASK_OPTIONS).validate(task_args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg='; '.join(validation.error_messages))
-        task = validation.validated_parameters
+    def run_action(self, task, task_vars, result):
         warnings = result.setdefault('warnings', [])
-
-        try:
-            profile = resolve_profile(task['profile'], task_vars, self._templar, args)
-            warnings.extend(profile.warnings)
-            if task['fetch_on'] == 'host':
-                return self._with_store(self._on_host(result, profile, task, task_vars), profile, task_vars)
-            client = controller_client(profile, configured_cache_dir(task_vars), warnings.append,
-                                       configured_store_options(task_vars, self._templar))
-            if task['state'] == 'absent':
-                revoked = client.revoke_held(check_mode=self._task.check_mode)
-                return dict(result, changed=bool(revoked), revoked=revoked, profile=profile.name)
-            token = client.get_token(force_refresh=task['force_refresh'])
-            if task['validate']:
-                result['validation'] = client.validate(token)
-        except OAuth2Error as exc:
-            return dict(result, failed=True, msg=str(exc), **exc.as_dict())
+        profile = resolve_profile(task['profile'], task_vars, self._templar, self.profile_options)
+        warnings.extend(profile.warnings)
+        if task['fetch_on'] == 'host':
+            return self._with_store(self._on_host(result, profile, task, task_vars), profile, task_vars)
+        client = controller_client(profile, configured_cache_dir(task_vars), warnings.append,
+                                   configured_store_options(task_vars, self._templar))
+        if task['state'] == 'absent':
+            revoked = client.revoke_held(check_mode=self._task.check_mode)
+            return dict(result, changed=bool(revoked), revoked=revoked, profile=profile.name)
+        token = client.get_token(force_refresh=task['force_refresh'])
+        if task['validate']:
+            result['validation'] = client.validate(token)
 
         result.update(token.as_result(time.time()), changed=False)
         # The result holds the token: censor what callbacks display (at any verbosity, in any callback) while
