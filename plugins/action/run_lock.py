@@ -83,20 +83,20 @@ class ActionModule(ActionModuleBase):
     _requires_connection = False
     ARGUMENT_SPEC = RUN_LOCK_OPTIONS
 
-    def run_action(self, args, task_vars, result):
-        path, run_pid = args['path'], os.getppid()
+    def run_action(self, task, task_vars, result):
+        path, run_pid = task['path'], os.getppid()
         problem = path_problem('path', self._task.args.get('path'), path)
         if not problem and os.path.isdir(path):
             problem = 'path %s is a directory; give the path of the lock file itself' % _shown(path)
-        if not problem and not 0 <= args['wait'] <= MAX_WAIT:
+        if not problem and not 0 <= task['wait'] <= MAX_WAIT:
             problem = 'wait must be a number of seconds from 0 to %d' % MAX_WAIT
         if problem:
             return dict(result, failed=True, msg=problem)
         try:
-            return dict(result, **self._lock(path, args['state'], args['wait'], run_pid))
+            return dict(result, **self._lock(path, task['state'], task['wait'], run_pid))
         except OSError as exc:  # a name too long, a directory that cannot be created, no permission
             return dict(result, failed=True, path=path, msg='cannot %s the lock file given as path (%s): %s' % (
-                'take' if args['state'] == 'present' else 'release', _shown(path), exc.strerror or exc))
+                'take' if task['state'] == 'present' else 'release', _shown(path), exc.strerror or exc))
 
     def _lock(self, path, state, wait, run_pid):
         if state == 'absent':

@@ -37,7 +37,7 @@ class ActionModule(ActionModuleBase):
     _requires_connection = False  # the host's facts come as arguments
     ARGUMENT_SPEC = SCHEDULE_PLAN_OPTIONS
 
-    def run_action(self, args, task_vars, result):
+    def run_action(self, task, task_vars, result):
         try:
             settings = dict((name, self._variable(task_vars, name)) for name in SETTINGS)
             problems = input_problems(settings)
@@ -50,9 +50,9 @@ class ActionModule(ActionModuleBase):
             return dict(result, failed=True, msg=to_text(exc))
         profiles = plan.delivered_profiles(settings, hosts)
         result.update(changed=False, profiles=profiles, unknown_lifetimes=plan.unknown_lifetimes(settings, profiles))
-        if args['home'] is None:  # the first call: the inputs only, before the host is asked anything
+        if task['home'] is None:  # the first call: the inputs only, before the host is asked anything
             return result
-        result.update(self._plan(settings, hosts, args, task_vars.get('inventory_hostname', '')))
+        result.update(self._plan(settings, hosts, task, task_vars.get('inventory_hostname', '')))
         return result
 
     def _variable(self, task_vars, name):

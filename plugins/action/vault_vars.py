@@ -40,14 +40,14 @@ class ActionModule(ActionModuleBase):
             hidden.difference_update(v for v in arguments['values'] if isinstance(v, str))
         return hidden
 
-    def run_action(self, params, task_vars, result):
-        problem = path_problem('path', self._task.args.get('path'), params['path'])
+    def run_action(self, task, task_vars, result):
+        problem = path_problem('path', self._task.args.get('path'), task['path'])
         if problem:
             raise VaultVarsError(problem)
         try:
-            result.update(self._run(params))
+            result.update(self._run(task))
         except (IOError, OSError) as e:
-            result.update(failed=True, msg='%s: %s' % (params['path'], to_text(e)))
+            result.update(failed=True, msg='%s: %s' % (task['path'], to_text(e)))
         return result
 
     def _run(self, params):

@@ -12,7 +12,7 @@ Around its own work every such plugin does the same three things, done here once
   their structured fields (profile, url, status, error, hint), never a traceback;
 - it removes the values of ``no_log`` options from whatever it returns, whatever happened.
 
-A subclass sets ARGUMENT_SPEC and implements ``run_action(params, task_vars, result)``, which returns the result.
+A subclass sets ARGUMENT_SPEC and implements ``run_action(task, task_vars, result)``, which returns the result.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -98,7 +98,7 @@ class ActionModuleBase(ActionBase):
                 hidden.update(no_log_strings(arguments.get(name)))
         return hidden
 
-    def run_action(self, params, task_vars, result):
-        """The plugin's work, with PARAMS as the spec made them; returns RESULT, updated. An OAuth2Error or a
+    def run_action(self, task, task_vars, result):
+        """The plugin's work, with TASK the task's options as the spec made them; returns RESULT, updated. An OAuth2Error or a
         VarsFileError raised here becomes a failed result."""
         raise NotImplementedError

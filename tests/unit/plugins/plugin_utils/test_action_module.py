@@ -31,19 +31,19 @@ SPEC = dict(
 class Recorder(ActionModuleBase):
     """An action plugin that records what its base handed it, then does what the test says."""
     ARGUMENT_SPEC = SPEC
-    outcome = None
+    outcome = {}  # an exception to raise, or what to add to the result
 
-    def run_action(self, params, task_vars, result):
-        self.params, self.task_vars = params, task_vars
+    def run_action(self, task, task_vars, result):
+        self.params, self.task_vars = task, task_vars
         if isinstance(self.outcome, Exception):
-            raise self.outcome
-        return dict(result, **(self.outcome or {}))
+            raise self.outcome  # pylint: disable=raising-bad-type
+        return dict(result, **self.outcome)
 
 
 def run(outcome=None, takes_profile_options=False, **args):
     task = Task()
     task.args = args
-    action = type('Plugin', (Recorder,), dict(outcome=outcome, TAKES_PROFILE_OPTIONS=takes_profile_options))(
+    action = type('Plugin', (Recorder,), dict(outcome=outcome or {}, TAKES_PROFILE_OPTIONS=takes_profile_options))(
         task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
     return action, action.run(task_vars={'inventory_hostname': 'h'})
 
