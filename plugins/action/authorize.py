@@ -17,36 +17,23 @@ __metaclass__ = type
 
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import remove_values
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import AUTHORIZE_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.authorization import (
     PENDING_MAX_AGE, AuthorizationError, PendingAuthorizations, exchange_code, new_request, parse_redirect)
-from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 from ansible_collections.tokenops.oauth2.plugins.module_utils.device_flow import (
     poll_for_token, request_device_authorization)
-from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error, ProfileError
+from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.loopback import LoopbackListener, loopback_redirect
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import number_text
 from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import Transport
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    configured_cache_dir, default_cache_dir, refresh_token_settings, refresh_token_store, resolve_profile)
+    cache_directory, configured_cache_dir, file_cache, refresh_token_settings, refresh_token_store, resolve_profile)
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.onboarding import next_steps, open_in_browser
 
-TASK_OPTIONS = dict(
-    profile=dict(type='str'),
-    flow=dict(type='str', default='loopback', choices=['loopback', 'paste', 'device']),
-    redirect_url=dict(type='str', no_log=True),
-    start_only=dict(type='bool', default=False),
-    listen_timeout=dict(type='int', default=300),
-    loopback_port=dict(type='int'),
-    open_browser=dict(type='bool', default=False),
-    authorization_params=dict(type='dict'),
-    store_path=dict(type='path'),
-)
 # What the argument spec cannot say: bind() takes a port up to 65535, and no one takes a day to approve in a browser
 # (a timeout beyond about 292 years would overflow the wait).
 TASK_RANGES = dict(listen_timeout=(1, 86400), loopback_port=(0, 65535))
@@ -60,57 +47,44 @@ def show(text):
     display.display(text, stderr=True)
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # everything happens on the controller
     _supports_check_mode = True  # checks the profile and says where the refresh token goes; authorizes nothing
+    ARGUMENT_SPEC = AUTHORIZE_OPTIONS
+    TAKES_PROFILE_OPTIONS = True
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        task_vars = task_vars or {}
-        args = dict(self._task.args)
-        task_args = dict((k, args.pop(k)) for k in list(args) if k in TASK_OPTIONS)
-        validation = ArgumentSpecValidator(TASK_OPTIONS).validate(task_args)
-        hidden = set(validation._no_log_values)
-        task = validation.validated_parameters
-        try:
-            for key, value in sorted(task_args.items()):
-                # The argument spec would turn a list into its repr ("['a', 'b']") and take that as a path.
-                if TASK_OPTIONS[key]['type'] in ('str', 'path') and isinstance(value, (list, tuple, dict)):
-                    raise ProfileError("'%s' must be a string, got a %s" % (
-                        key, 'mapping' if isinstance(value, dict) else 'list'))
-            if validation.error_messages:
-                raise ProfileError('; '.join(validation.error_messages))
-            for key, (low, high) in TASK_RANGES.items():
-                if task[key] is not None and not low <= task[key] <= high:
-                    raise ProfileError("'%s' must be between %d and %d, got %s" % (key, low, high, number_text(task[key])))
-            if task['store_path'] and '\0' in task['store_path']:
-                raise ProfileError("'store_path' holds a NUL byte")
-            # The flow decides the grant; client_credentials only lets the profile validate before there is a code.
-            args['grant_type'] = 'client_credentials'
-            profile = resolve_profile(task['profile'], task_vars, self._templar, args)
-            store = refresh_token_store(profile, task_vars, task['store_path'])
-            # The TLS files (Transport checks them) and the cache directory, before anything is sent or shown: the
-            # device flow sends a request at once (over http, the TLS files would not even be read), the loopback
-            # flow only after the browser step, and the paste flow keeps its waiting request in the cache directory.
-            client = TokenClient(profile, transport=Transport(profile))
-            if self._task.check_mode:  # what can be known without a person: the endpoints and the redirect URI
-                self._flow_endpoint(profile, client, task['flow'])
-                result.update(changed=True, flow=task['flow'], profile=profile.name)
-                return remove_values(_with_store(result, store), hidden)
-            if profile.get('cache_dir'):
-                TokenCache(profile['cache_dir'], profile_name=profile.name)
-            if task['flow'] == 'device':
-                token = self._device(profile, client, task)
-            else:
-                token = self._code(profile, client, task, task_vars, result)
-        except OAuth2Error as exc:
-            result.update(failed=True, msg=str(exc), **exc.as_dict())
-            return remove_values(result, hidden)
+    def run_action(self, task, task_vars, result):
+        for key, (low, high) in TASK_RANGES.items():
+            if task[key] is not None and not low <= task[key] <= high:
+                raise ProfileError("'%s' must be between %d and %d, got %s" % (key, low, high, number_text(task[key])))
+        if task['store_path'] and '\0' in task['store_path']:
+            raise ProfileError("'store_path' holds a NUL byte")
+        # The flow decides the grant; client_credentials only lets the profile validate before there is a code.
+        profile = resolve_profile(task['profile'], task_vars, self._templar,
+                                  dict(self.profile_options, grant_type='client_credentials'))
+        store = refresh_token_store(profile, task_vars, task['store_path'])
+        # The TLS files (Transport checks them) and the cache directory, before anything is sent or shown: the
+        # device flow sends a request at once (over http, the TLS files would not even be read), the loopback
+        # flow only after the browser step, and the paste flow keeps its waiting request in the cache directory.
+        transport = Transport(profile)
+        cache_dir = cache_directory(profile, configured_cache_dir(task_vars))
+        # The cache keeps the issuer's discovery document; check mode writes nothing, not even there.
+        warn = result.setdefault('warnings', []).append
+        cache = None if self._task.check_mode else file_cache(profile, cache_dir, warn)
+        client = TokenClient(profile, cache=cache, transport=transport)
+        if self._task.check_mode:  # what can be known without a person: the endpoints and the redirect URI
+            self._flow_endpoint(profile, client, task['flow'])
+            result.update(changed=True, flow=task['flow'], profile=profile.name)
+            return _with_store(result, store)
+        if task['flow'] == 'device':
+            token = self._device(profile, client, task)
+        else:
+            token = self._code(profile, client, task, cache_dir, result)
         if token is None:  # start_only: nothing secret in the result
-            return remove_values(_with_store(result, store), hidden)
+            return _with_store(result, store)
         if not token.refresh_token:
-            result.setdefault('warnings', []).append(
+            warn(
                 "profile '%s': the server issued no refresh token, so this authorization cannot be reused; ask for "
                 "offline access (OpenID Connect: scope offline_access)" % profile.name)
         elif store:
@@ -139,11 +113,11 @@ class ActionModule(ActionBase):
             loopback_redirect(profile['redirect_uri'], profile.name)
         return endpoint
 
-    def _code(self, profile, client, task, task_vars, result):
+    def _code(self, profile, client, task, cache_dir, result):
         endpoint = self._flow_endpoint(profile, client, task['flow'])
         if task['flow'] == 'loopback':
             return self._loopback(profile, client, endpoint, task)
-        return self._paste(profile, client, endpoint, task, task_vars, result)
+        return self._paste(profile, client, endpoint, task, cache_dir, result)
 
     def _loopback(self, profile, client, endpoint, task):
         timeout = task['listen_timeout']
@@ -162,9 +136,8 @@ class ActionModule(ActionBase):
                      'paste or device), or raise listen_timeout')
         return exchange_code(profile, request, code, client.transport)
 
-    def _paste(self, profile, client, endpoint, task, task_vars, result):
-        pending = PendingAuthorizations(profile.get('cache_dir') or configured_cache_dir(task_vars)
-                                        or default_cache_dir(), profile_name=profile.name)
+    def _paste(self, profile, client, endpoint, task, cache_dir, result):
+        pending = PendingAuthorizations(cache_dir, profile_name=profile.name)
         key = pending.key(profile, endpoint)
         if not task['redirect_url']:
             request = new_request(profile, endpoint, profile['redirect_uri'], task['authorization_params'])

@@ -22,18 +22,12 @@ import fcntl
 import os
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import RUN_LOCK_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
 from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import (
     UnsafePathError, open_directory, refuse_shared_directory)
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
 
-ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
-    state=dict(type='str', default='present', choices=['present', 'absent']),
-    wait=dict(type='int', default=0),
-)
 # A day: queueing longer behind another run is a mistake, and an unbounded int overflows time.monotonic() + wait.
 MAX_WAIT = 86400
 
@@ -92,29 +86,25 @@ def _shown(path):
     return path if len(path) <= 100 else path[:97] + '...'
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False
+    ARGUMENT_SPEC = RUN_LOCK_OPTIONS
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg='; '.join(validation.error_messages))
-        args = validation.validated_parameters
-        path, run_pid = args['path'], os.getppid()
+    def run_action(self, task, task_vars, result):
+        path, run_pid = task['path'], os.getppid()
         problem = path_problem('path', self._task.args.get('path'), path)
         if not problem and os.path.isdir(path):
             problem = 'path %s is a directory; give the path of the lock file itself' % _shown(path)
-        if not problem and not 0 <= args['wait'] <= MAX_WAIT:
+        if not problem and not 0 <= task['wait'] <= MAX_WAIT:
             problem = 'wait must be a number of seconds from 0 to %d' % MAX_WAIT
         if problem:
             return dict(result, failed=True, msg=problem)
         try:
-            return dict(result, **self._lock(path, args['state'], args['wait'], run_pid))
+            return dict(result, **self._lock(path, task['state'], task['wait'], run_pid))
         except OSError as exc:  # a name too long, a directory that cannot be created, no permission
             return dict(result, failed=True, path=path, msg='cannot %s the lock file given as path (%s): %s' % (
-                'take' if args['state'] == 'present' else 'release', _shown(path), exc.strerror or exc))
+                'take' if task['state'] == 'present' else 'release', _shown(path), exc.strerror or exc))
 
     def _lock(self, path, state, wait, run_pid):
         if state == 'absent':

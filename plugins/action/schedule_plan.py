@@ -13,20 +13,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import SCHEDULE_PLAN_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils import schedule_plan as plan
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.schedule_inputs import PREFIX, input_problems
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.schedule_units import cron_entry, service_unit, timer_unit
 
-ARGUMENT_SPEC = dict(
-    home=dict(type='str'),
-    systemd_runs_host=dict(type='bool', default=False),
-    probed_lifetimes=dict(type='dict', default={}),
-)
 # The role's variables, all with defaults in roles/schedule/defaults/main.yml.
 SETTINGS = tuple(PREFIX + name for name in (
     'state', 'backend', 'playbook', 'inventory', 'ansible_playbook', 'vault_password_file', 'vault_ids', 'extra_args',
@@ -37,17 +32,12 @@ ABSENT_RESULT = dict(state='absent', backend=None, interval=None, randomized_del
                      command=[])
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # the host's facts come as arguments
+    ARGUMENT_SPEC = SCHEDULE_PLAN_OPTIONS
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        task_vars = task_vars or {}
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg='; '.join(validation.error_messages))
-        args = validation.validated_parameters
+    def run_action(self, task, task_vars, result):
         try:
             settings = dict((name, self._variable(task_vars, name)) for name in SETTINGS)
             problems = input_problems(settings)
@@ -60,9 +50,9 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=to_text(exc))
         profiles = plan.delivered_profiles(settings, hosts)
         result.update(changed=False, profiles=profiles, unknown_lifetimes=plan.unknown_lifetimes(settings, profiles))
-        if args['home'] is None:  # the first call: the inputs only, before the host is asked anything
+        if task['home'] is None:  # the first call: the inputs only, before the host is asked anything
             return result
-        result.update(self._plan(settings, hosts, args, task_vars.get('inventory_hostname', '')))
+        result.update(self._plan(settings, hosts, task, task_vars.get('inventory_hostname', '')))
         return result
 
     def _variable(self, task_vars, name):

@@ -10,11 +10,10 @@ __metaclass__ = type
 
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import TOKEN_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
     configured_settings, configured_store_options, controller_client, prepare_for_forks, refresh_token_write_back,
     resolve_profile, vault_secrets)
@@ -24,33 +23,19 @@ from ansible_collections.tokenops.oauth2.plugins.plugin_utils.pipelining import 
 # the engine and the lookup (which this plugin reads its settings through) already loaded.
 prepare_for_forks()
 
-TASK_OPTIONS = dict(
-    profile=dict(type='str'),
-    state=dict(type='str', default='present', choices=['present', 'absent']),
-    force_refresh=dict(type='bool', default=False),
-    validate=dict(type='bool', default=False),
-    fetch_on=dict(type='str', default='controller', choices=['controller', 'host']),
-)
 
-
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # only fetch_on=host talks to the host
+    ARGUMENT_SPEC = TOKEN_OPTIONS
+    TAKES_PROFILE_OPTIONS = True
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        task_vars = task_vars or {}
-        args = dict(self._task.args)
-        task_args = dict((k, args.pop(k)) for k in list(args) if k in TASK_OPTIONS)
-        validation = ArgumentSpecValidator(TASK_OPTIONS).validate(task_args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg='; '.join(validation.error_messages))
-        task = validation.validated_parameters
+    def run_action(self, task, task_vars, result):
         warnings = result.setdefault('warnings', [])
 
         write_back = None
         try:
-            profile = resolve_profile(task['profile'], task_vars, self._templar, args)
+            profile = resolve_profile(task['profile'], task_vars, self._templar, self.profile_options)
             warnings.extend(profile.warnings)
             write_back = refresh_token_write_back(profile, task_vars, vault_secrets(self._loader), warnings.append)
             if task['fetch_on'] == 'host':

@@ -15,59 +15,40 @@ __metaclass__ = type
 import errno
 import os
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.vault import is_encrypted
-from ansible.plugins.action import ActionBase
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import VAULT_VARS_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.file_paths import path_problem
 from ansible_collections.tokenops.oauth2.plugins.module_utils.private_file import (
     FOLLOW_HINT, DestinationError, PrivateFile)
-from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import (
-    VarsFileError, load_mapping, render, utf8)
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vars_yaml import load_mapping, render, utf8
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.vault_file import (
     RunVault, VaultVarsError, diff, parse_mode, plan, wanted)
 
-ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
-    values=dict(type='raw', required=True, no_log=True),
-    vault_id=dict(type='str'),
-    encrypt=dict(type='str', choices=['values', 'file'], default='values'),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
-    mode=dict(type='raw', default='0600'),
-    backup=dict(type='bool', default=False),
-    create=dict(type='bool', default=True),
-    follow=dict(type='bool', default=False),
-)
 
-
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # writes a controller file only
+    ARGUMENT_SPEC = VAULT_VARS_OPTIONS
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        params = validation.validated_parameters
-        no_log_values = set(validation._no_log_values)
-        if params.get('state') == 'absent' and isinstance(params.get('values'), list):
+    def no_log_values(self, arguments):
+        hidden = super(ActionModule, self).no_log_values(arguments)
+        if arguments.get('state') == 'absent' and isinstance(arguments.get('values'), list):
             # Names listed for removal are not secrets; masking them would garble keys_changed.
-            no_log_values.difference_update(v for v in params['values'] if isinstance(v, str))
+            hidden.difference_update(v for v in arguments['values'] if isinstance(v, str))
+        return hidden
+
+    def run_action(self, task, task_vars, result):
+        problem = path_problem('path', self._task.args.get('path'), task['path'])
+        if problem:
+            raise VaultVarsError(problem)
         try:
-            if validation.error_messages:
-                raise VaultVarsError('Invalid arguments for vault_vars: %s' % '; '.join(validation.error_messages))
-            problem = path_problem('path', self._task.args.get('path'), params['path'])
-            if problem:
-                raise VaultVarsError(problem)
-            result.update(self._run(params))
-        except VarsFileError as e:
-            result.update(failed=True, msg=to_text(e))
+            result.update(self._run(task))
         except (IOError, OSError) as e:
-            result.update(failed=True, msg='%s: %s' % (params.get('path'), to_text(e)))
-        # Belt and braces: whatever happened, no value of O(values) leaves this plugin.
-        return remove_values(result, no_log_values)
+            result.update(failed=True, msg='%s: %s' % (task['path'], to_text(e)))
+        return result
 
     def _run(self, params):
         shown_path = params['path']

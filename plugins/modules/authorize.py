@@ -3,8 +3,9 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Documentation only: tokenops.oauth2.authorize is an action plugin (plugins/action/authorize.py) that runs on the
-# controller, where the person authorizing is. ansible-doc and the action-plugin-docs sanity test read this.
+# tokenops.oauth2.authorize is an action plugin (plugins/action/authorize.py) that runs on the controller, where the
+# person authorizing is. This file documents it; its main() only builds the module from the action plugin's spec
+# (module_utils.argspecs), for validate-modules to check the documentation against it.
 
 from __future__ import absolute_import, division, print_function
 
@@ -265,3 +266,17 @@ profile_settings:
     refresh_token: '{{ vault_lockit_refresh_token }}'
     refresh_token_vars_file: group_vars/all/lockit_refresh_token.yml
 '''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import AUTHORIZE_OPTIONS, controller_only
+from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import PROFILE_OPTIONS
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(PROFILE_OPTIONS, **AUTHORIZE_OPTIONS), supports_check_mode=True)
+    controller_only(module, 'tokenops.oauth2.authorize')
+
+
+if __name__ == '__main__':
+    main()

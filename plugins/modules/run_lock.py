@@ -3,6 +3,10 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+# tokenops.oauth2.run_lock is an action plugin (plugins/action/run_lock.py) that runs on the controller. This file
+# documents it; its main() only builds the module from the action plugin's spec (module_utils.argspecs), for
+# validate-modules to check the documentation against it.
+
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -64,3 +68,16 @@ holder:
   returned: failure
   type: int
 '''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import RUN_LOCK_OPTIONS, controller_only
+
+
+def main():
+    module = AnsibleModule(argument_spec=RUN_LOCK_OPTIONS, supports_check_mode=True)
+    controller_only(module, 'tokenops.oauth2.run_lock')
+
+
+if __name__ == '__main__':
+    main()

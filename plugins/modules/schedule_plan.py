@@ -3,8 +3,9 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Documentation only: tokenops.oauth2.schedule_plan is an action plugin (plugins/action/schedule_plan.py) that runs
-# on the controller. ansible-doc and the action-plugin-docs sanity test read this.
+# tokenops.oauth2.schedule_plan is an action plugin (plugins/action/schedule_plan.py) that runs on the controller.
+# This file documents it; its main() only builds the module from the action plugin's spec (module_utils.argspecs),
+# for validate-modules to check the documentation against it.
 
 from __future__ import absolute_import, division, print_function
 
@@ -129,3 +130,16 @@ search_path:
   type: list
   elements: str
 '''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import SCHEDULE_PLAN_OPTIONS, controller_only
+
+
+def main():
+    module = AnsibleModule(argument_spec=SCHEDULE_PLAN_OPTIONS, supports_check_mode=True)
+    controller_only(module, 'tokenops.oauth2.schedule_plan')
+
+
+if __name__ == '__main__':
+    main()

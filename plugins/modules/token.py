@@ -186,6 +186,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import TOKEN_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.module_utils.cache import TokenCache
 from ansible_collections.tokenops.oauth2.plugins.module_utils.client import TokenClient
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import OAuth2Error
@@ -194,15 +195,7 @@ from ansible_collections.tokenops.oauth2.plugins.module_utils.transport import H
 
 
 def main():
-    argument_spec = dict(PROFILE_OPTIONS)
-    argument_spec.update(
-        profile=dict(type='str'),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        force_refresh=dict(type='bool', default=False),
-        validate=dict(type='bool', default=False),
-        fetch_on=dict(type='str', default='controller', choices=['controller', 'host']),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(PROFILE_OPTIONS, **TOKEN_OPTIONS), supports_check_mode=True)
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
 
@@ -213,6 +206,8 @@ def main():
         profile = build_profile(module.params['profile'] or '(inline)', overrides=options)
         for warning in profile.warnings:
             module.warn(warning)
+        # On a managed host a cache only in the profile's own cache_dir: the controller's setting and default mean
+        # nothing here (the rule and its controller side: plugin_utils.controller.cache_directory).
         cache = TokenCache(profile['cache_dir'], warn=module.warn, profile_name=profile.name) \
             if profile.get('cache_dir') and profile.get('cache') else None
         client = TokenClient(profile, cache=cache, warn=module.warn)

@@ -3,8 +3,9 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Documentation only: tokenops.oauth2.vault_vars is an action plugin (plugins/action/vault_vars.py) that runs on the
-# controller, where the vault secrets of the run are. ansible-doc and the action-plugin-docs sanity test read this.
+# tokenops.oauth2.vault_vars is an action plugin (plugins/action/vault_vars.py) that runs on the controller, where the
+# vault secrets of the run are. This file documents it; its main() only builds the module from the action plugin's
+# spec (module_utils.argspecs), for validate-modules to check the documentation against it.
 
 from __future__ import absolute_import, division, print_function
 
@@ -168,3 +169,16 @@ backup_file:
   type: str
   sample: /srv/inventory/group_vars/all/harbor_token.yml.2342.2025-01-31@12:00:00~
 '''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import VAULT_VARS_OPTIONS, controller_only
+
+
+def main():
+    module = AnsibleModule(argument_spec=VAULT_VARS_OPTIONS, supports_check_mode=True)
+    controller_only(module, 'tokenops.oauth2.vault_vars')
+
+
+if __name__ == '__main__':
+    main()

@@ -41,6 +41,25 @@ def default_cache_dir():
     return os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'tokenops-oauth2')
 
 
+def cache_directory(profile, setting=None):
+    """The controller token cache directory of ``profile``: the profile's own cache_dir, else ``setting`` (the plugin
+    setting: the lookup's cache_dir option from its keyword, ansible.cfg or the environment; for an action plugin,
+    configured_cache_dir), else $XDG_CACHE_HOME/tokenops-oauth2. The one rule of the lookup and the action plugins.
+
+    The module on a managed host (fetch_on=host) keeps a cache only in the profile's own cache_dir: neither the
+    controller's setting nor its home directory means anything there.
+    """
+    return profile.get('cache_dir') or setting or default_cache_dir()
+
+
+def file_cache(profile, directory, warn=None):
+    """The token cache of ``profile`` in ``directory`` (cache_directory's answer), or None when the profile turns its
+    cache off (cache: false)."""
+    if not profile.get('cache'):
+        return None
+    return TokenCache(directory, warn=warn, profile_name=profile.name)
+
+
 def profile_overrides(options):
     """The profile options among a plugin's options (None = not given)."""
     return dict((k, v) for k, v in options.items() if k in PROFILE_OPTIONS and v is not None)
@@ -151,17 +170,15 @@ def controller_client(profile, cache_dir, warn, store=None, keep_refresh_token=N
     """A TokenClient with the controller cache: the shared store when cache_url is set (``store``: store_options),
     else (or when the store is down and cache_fallback is local) the file cache; none if the profile turns it off.
     ``keep_refresh_token``: a RefreshTokenWriteBack (or None), see TokenClient."""
-    def file_cache():
-        return TokenCache(profile.get('cache_dir') or cache_dir or default_cache_dir(), warn=warn,
-                          profile_name=profile.name)
-    cache = None
+    directory = cache_directory(profile, cache_dir)
     settings = shared_store_settings(profile, store or {})
     if settings is not None:
         # Imported here: a run without a shared store never pays for importing redis.
         from ansible_collections.tokenops.oauth2.plugins.plugin_utils.shared_cache import open_shared_cache
-        cache = open_shared_cache(profile, settings, warn, file_cache)
-    elif profile.get('cache'):
-        cache = file_cache()
+        cache = open_shared_cache(profile, settings, warn, lambda: TokenCache(directory, warn=warn,
+                                                                              profile_name=profile.name))
+    else:
+        cache = file_cache(profile, directory, warn)
     return TokenClient(profile, cache=cache, warn=warn, keep_refresh_token=keep_refresh_token)
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""plugin_utils.controller: where a profile's rotated refresh token is written back."""
+"""plugin_utils.controller: where a profile's rotated refresh token is written back, and where its cache is."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.tokenops.oauth2.plugins.module_utils.errors import ProfileError
 from ansible_collections.tokenops.oauth2.plugins.module_utils.profile import build_profile
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.controller import (
-    refresh_token_settings, refresh_token_store)
+    cache_directory, file_cache, refresh_token_settings, refresh_token_store)
 
 BASE = dict(token_url='https://idp.example/token', grant_type='refresh_token', client_id='app',
             client_secret='s3cr3t', refresh_token='rt')
@@ -74,3 +74,20 @@ def test_a_variable_other_than_the_default_is_part_of_the_settings():
 def test_refresh_token_var_must_be_a_variable_name(var):
     with pytest.raises(ProfileError, match="'refresh_token_var' must be an Ansible variable name"):
         build_profile('app', dict(BASE, refresh_token_var=var))
+
+
+# The cache directory: one rule for the lookup and the action plugins.
+
+def test_the_profiles_own_cache_directory_wins_over_the_setting_and_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    own = build_profile('app', dict(BASE, cache_dir='/srv/own-cache'))
+    assert cache_directory(own, '/srv/setting') == '/srv/own-cache'
+    assert cache_directory(build_profile('app', BASE), '/srv/setting') == '/srv/setting'
+    assert cache_directory(build_profile('app', BASE)) == str(tmp_path / 'xdg' / 'tokenops-oauth2')
+
+
+def test_a_file_cache_only_when_the_profile_keeps_one(tmp_path):
+    assert file_cache(build_profile('app', dict(BASE, cache=False)), str(tmp_path / 'off')) is None
+    assert not (tmp_path / 'off').exists()
+    cache = file_cache(build_profile('app', BASE), str(tmp_path / 'on'))
+    assert cache.directory == str(tmp_path / 'on') and cache.profile_name == 'app'
