@@ -12,17 +12,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import DELIVERIES_OPTIONS
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils import deliveries as rules
+from ansible_collections.tokenops.oauth2.plugins.plugin_utils.action_module import ActionModuleBase
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.compat import native
 from ansible_collections.tokenops.oauth2.plugins.plugin_utils.value_kind import kind_of
 
-ARGUMENT_SPEC = dict(step=dict(type='str', required=True, choices=['host', 'batch', 'summary']))
 # What the role's tasks register (roles/deliver/tasks/main.yml), read here by name.
 MINE = '__oauth2_deliver_mine'  # step host: this host's deliveries and their problems
 TOKENS = '__oauth2_deliver_tokens'  # the token task, once for the batch
@@ -35,20 +34,16 @@ OLD_FORCE = 'oauth2_force'
 display = Display()
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionModuleBase):
     TRANSFERS_FILES = False
     _requires_connection = False  # everything it reads is on the controller
+    ARGUMENT_SPEC = DELIVERIES_OPTIONS
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        task_vars = task_vars or {}
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg='; '.join(validation.error_messages))
-        step = getattr(self, '_' + validation.validated_parameters['step'])
+    def run_action(self, task, task_vars, result):
+        step = getattr(self, '_' + task['step'])
         try:
             result.update(step(task_vars), changed=False)
-        except AnsibleError as exc:
+        except AnsibleError as exc:  # a role variable that does not template, or a switch that is not a boolean
             return dict(result, failed=True, msg=to_text(exc))
         return result
 

@@ -59,6 +59,10 @@ SCHEDULE_PLAN_OPTIONS = dict(
     probed_lifetimes=dict(type='dict', default={}),
 )
 
+DELIVERIES_OPTIONS = dict(
+    step=dict(type='str', required=True, choices=['host', 'batch', 'summary']),
+)
+
 
 def controller_only(module, name):
     """Fail MODULE (an AnsibleModule built from one of these specs) the way a module run on a host must: NAME is an

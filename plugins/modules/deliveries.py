@@ -3,8 +3,9 @@
 # Copyright: tokenops engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Documentation only: tokenops.oauth2.deliveries is an action plugin (plugins/action/deliveries.py) that runs on the
-# controller. ansible-doc and the action-plugin-docs sanity test read this.
+# tokenops.oauth2.deliveries is an action plugin (plugins/action/deliveries.py) that runs on the controller. This
+# file documents it; its main() only builds the module from the action plugin's spec (validate-modules compares the
+# two) and fails on a managed host.
 
 from __future__ import absolute_import, division, print_function
 
@@ -110,3 +111,16 @@ failure:
   returned: step V(summary)
   type: str
 '''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tokenops.oauth2.plugins.module_utils.argspecs import DELIVERIES_OPTIONS, controller_only
+
+
+def main():
+    module = AnsibleModule(argument_spec=DELIVERIES_OPTIONS, supports_check_mode=True)
+    controller_only(module, 'tokenops.oauth2.deliveries')
+
+
+if __name__ == '__main__':
+    main()

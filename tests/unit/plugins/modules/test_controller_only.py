@@ -16,6 +16,7 @@ from ansible.module_utils.testing import patch_module_args
 
 SECRET = 'secret-value-0123'
 CASES = [
+    ('deliveries', dict(step='host')),
     ('authorize', dict(profile='app', flow='paste', redirect_url='https://app.example/cb?code=%s' % SECRET)),
     ('run_lock', dict(path='/run/lock/rotate.lock')),
     ('schedule_plan', dict(home='/home/rotate')),
