@@ -81,8 +81,11 @@ def escaped_exception(exception_text):
             if any(MODULE_LOADER in frame for frame in frames):
                 return name
             continue
-        after = sections[position + 1] if position + 1 < len(sections) else None
-        handled = after is not None and ('tokenops' in after[0] or bool(after[1] and COLLECTION_CODE in after[1][-1]))
+        # Handled when the collection raised an error of its own from it, directly or further down the chain: an
+        # exception raised inside a library call the collection's code made (urllib3's MaxRetryError from the
+        # transport's Retry subclass) is first wrapped by that library (requests' ConnectionError), then by us.
+        handled = any('tokenops' in later_name or bool(later_frames and COLLECTION_CODE in later_frames[-1])
+                      for later_name, later_frames in sections[position + 1:])
         if not handled:
             return name
     return None

@@ -45,6 +45,18 @@ HANDLED_ENGINE_ERROR = traceback((ENGINE_ERROR, [OURS + '/module_utils/client.py
 HANDLED_OS_ERROR = traceback(('FileNotFoundError: [Errno 2] No such file', [OURS + '/module_utils/cache.py']),
                              ("ansible.errors.AnsibleLookupError: profile 'p': cannot read x", [OURS + '/lookup/token.py']),
                              TASK_ERROR)
+URLLIB3 = '/venv/lib/python3.11/site-packages/urllib3'
+HANDLED_LIBRARY_CHAIN = traceback(  # urllib3 raises inside our Retry subclass; requests wraps it; the transport, us
+    ('urllib3.exceptions.MaxRetryError: refused', [URLLIB3 + '/connectionpool.py', OURS + '/module_utils/transport.py',
+                                                    URLLIB3 + '/util/retry.py']),
+    ('requests.exceptions.ConnectionError: refused', ['/venv/lib/python3.11/site-packages/requests/adapters.py']),
+    (ENGINE_ERROR, [OURS + '/module_utils/transport.py']),
+    ("ansible.errors.AnsibleLookupError: profile 'p': down", [OURS + '/lookup/token.py']), TASK_ERROR)
+ESCAPED_LIBRARY_CHAIN = traceback(  # the same, but nothing of ours made an error of it
+    ('urllib3.exceptions.MaxRetryError: refused', [URLLIB3 + '/connectionpool.py', OURS + '/module_utils/transport.py',
+                                                    URLLIB3 + '/util/retry.py']),
+    ('requests.exceptions.ConnectionError: refused', ['/venv/lib/python3.11/site-packages/requests/adapters.py']),
+    (TEMPLATE_ERROR, [CORE + '/_jinja_plugins.py']), TASK_ERROR)
 MODULE_HANDLED = TARGET.join([traceback(('OSError: [Errno 28] No space left on device', [MODULE_FILE])),
                               traceback(TASK_ERROR)])
 MODULE_ESCAPED = TARGET.join([traceback(('TypeError: boom', [LOADER, MODULE_FILE])), traceback(TASK_ERROR)])
@@ -57,6 +69,11 @@ CASES = [
     ('lookup turning an engine error into its own', dict(msg="profile 'p': down", exception=HANDLED_ENGINE_ERROR), None),
     ('engine raising its error from an OSError', dict(msg="profile 'p': cannot read x", exception=HANDLED_OS_ERROR),
      None),
+    ('a library error wrapped by the library, then by the engine',
+     dict(msg="profile 'p': down", exception=HANDLED_LIBRARY_CHAIN), None),
+    ('a library error through our code that nothing of ours handled',
+     dict(msg='Task failed: The lookup plugin failed: refused', exception=ESCAPED_LIBRARY_CHAIN),
+     'crash (urllib3.exceptions.MaxRetryError escaped)'),
     ('module whose except clause calls fail_json',
      dict(msg='cannot write /x: [Errno 28] No space left on device', exception=MODULE_HANDLED), None),
     ('module letting an exception escape to AnsiballZ', dict(msg='Task failed: Module failed: boom',

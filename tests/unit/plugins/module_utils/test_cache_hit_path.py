@@ -80,7 +80,7 @@ def test_a_tampered_entry_is_still_refused(cache):
     path = os.path.join(cache.directory, KEY + '.token')
     with open(path, 'rb') as handle:
         text = handle.read().decode('ascii')
-    data_at = text.index('"data": "') + len('"data": "')
+    data_at = text.index('"data":"') + len('"data":"')
     flipped = text[:data_at + 20] + ('A' if text[data_at + 20] != 'A' else 'B') + text[data_at + 21:]
     with open(path, 'wb') as handle:
         handle.write(flipped.encode('ascii'))
@@ -88,10 +88,10 @@ def test_a_tampered_entry_is_still_refused(cache):
 
 
 def test_the_memo_is_bounded(cache):
-    for n in range(cache_module.DECRYPTED_SIZE * 2):
+    for n in range(cache_module.MEMO_SIZE * 2):
         cache.store(KEY, 's3cret', record(n))
         assert cache.load(KEY, 's3cret')['access_token'] == 'access-%d' % n
-    assert len(cache_module.DECRYPTED) <= cache_module.DECRYPTED_SIZE
+    assert len(cache_module.DECRYPTED) <= cache_module.MEMO_SIZE
 
 
 def test_warm_up_writes_nothing_and_keeps_nothing(tmp_path, monkeypatch):
