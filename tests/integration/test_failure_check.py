@@ -46,15 +46,14 @@ HANDLED_OS_ERROR = traceback(('FileNotFoundError: [Errno 2] No such file', [OURS
                              ("ansible.errors.AnsibleLookupError: profile 'p': cannot read x", [OURS + '/lookup/token.py']),
                              TASK_ERROR)
 URLLIB3 = '/venv/lib/python3.11/site-packages/urllib3'
+RETRY_FRAMES = [URLLIB3 + '/connectionpool.py', OURS + '/module_utils/transport.py', URLLIB3 + '/util/retry.py']
 HANDLED_LIBRARY_CHAIN = traceback(  # urllib3 raises inside our Retry subclass; requests wraps it; the transport, us
-    ('urllib3.exceptions.MaxRetryError: refused', [URLLIB3 + '/connectionpool.py', OURS + '/module_utils/transport.py',
-                                                    URLLIB3 + '/util/retry.py']),
+    ('urllib3.exceptions.MaxRetryError: refused', RETRY_FRAMES),
     ('requests.exceptions.ConnectionError: refused', ['/venv/lib/python3.11/site-packages/requests/adapters.py']),
     (ENGINE_ERROR, [OURS + '/module_utils/transport.py']),
     ("ansible.errors.AnsibleLookupError: profile 'p': down", [OURS + '/lookup/token.py']), TASK_ERROR)
 ESCAPED_LIBRARY_CHAIN = traceback(  # the same, but nothing of ours made an error of it
-    ('urllib3.exceptions.MaxRetryError: refused', [URLLIB3 + '/connectionpool.py', OURS + '/module_utils/transport.py',
-                                                    URLLIB3 + '/util/retry.py']),
+    ('urllib3.exceptions.MaxRetryError: refused', RETRY_FRAMES),
     ('requests.exceptions.ConnectionError: refused', ['/venv/lib/python3.11/site-packages/requests/adapters.py']),
     (TEMPLATE_ERROR, [CORE + '/_jinja_plugins.py']), TASK_ERROR)
 MODULE_HANDLED = TARGET.join([traceback(('OSError: [Errno 28] No space left on device', [MODULE_FILE])),
