@@ -97,11 +97,17 @@ def request_device_authorization(profile, url, transport):
         if problem:
             raise TokenEndpointError(
                 "the device authorization response's %s %s, got '%s'" % (
-                    key, problem, server_text(without_userinfo(value), limit=100)),
+                    key, problem, server_text(ascii_only(without_userinfo(value)), limit=100)),
                 profile=profile.name, url=url, status=response.status,
                 hint='the server is not RFC 8628 compliant, or hostile: report it to its operators')
     return DeviceAuthorization(body['device_code'], body['user_code'], verification_uri, expires_in, interval,
                                body.get('verification_uri_complete'))
+
+
+def ascii_only(value):
+    """VALUE with anything outside ASCII as escapes: a refused look-alike URL (a Cyrillic a in a host name) is
+    quoted so that it cannot pass for the real one."""
+    return value.encode('ascii', 'backslashreplace').decode('ascii') if isinstance(value, str) else value
 
 
 def _unshowable(key, value):

@@ -190,6 +190,15 @@ def test_hostile_strings_meant_for_the_operator_are_refused_by_name(field, value
     assert '\x1b' not in message and 'pw-in-uri' not in message and len(message) < 600
 
 
+def test_a_look_alike_unicode_host_is_quoted_in_the_refusal_as_escapes_never_as_itself():
+    # Cyrillic a: the refusal must not show the person a link that reads like the real site's.
+    with pytest.raises(TokenEndpointError, match='verification_uri') as err:
+        request_device_authorization(profile(), DEVICE_URL, FakeTransport(device_answer(
+            verification_uri='https://\u0430ccounts.example/device')))
+    message = str(err.value)
+    assert '\u0430' not in message and '\\u0430ccounts.example' in message
+
+
 def test_a_plain_verification_uri_and_user_code_are_kept():
     answer = request_device_authorization(profile(), DEVICE_URL, FakeTransport(device_answer(
         verification_uri_complete='https://idp.example/device?user_code=WDJB-MJHT')))
