@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 name: preload
 type: aggregate
 short_description: Load the token lookup once per run instead of once per host and task
-version_added: 0.1.0
+version_added: 1.0.0
 author: tokenops engineers (@tokenops)
 description:
   - ansible-playbook forks a worker process for every host and task, and each worker loads the lookup plugins its task

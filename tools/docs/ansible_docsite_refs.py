@@ -5,7 +5,8 @@
 intersphinx inventory, which would have to be downloaded.
 
 The pages antsibull-docs generates refer to a few labels of the Ansible docsite (the common return values, action
-plugins, configuration settings, ansible.builtin plugins) and to plugins of ansible.builtin. Each becomes a link to
+plugins, callback plugins, configuration settings, ansible.builtin plugins), to plugins of ansible.builtin and to
+Ansible's own environment variables. Each becomes a link to
 its page on docs.ansible.com. A label not known here stays an error, so that a new one gets added on purpose.
 """
 
@@ -20,6 +21,7 @@ from docutils import nodes
 ANSIBLE_DOCS = 'https://docs.ansible.com/projects/ansible/devel/'
 LABELS = {
     'action_plugins': 'plugins/action.html',
+    'callback_plugins': 'plugins/callback.html',
     'common_return_values': 'reference_appendices/common_return_values.html',
     'ansible_configuration_settings': 'reference_appendices/config.html',
     'playbooks_vault': 'vault_guide/vault_using_encrypted_content.html',
@@ -28,13 +30,17 @@ BUILTIN_PLUGIN = re.compile(r'^ansible_collections\.ansible\.builtin\.(\w+)_(mod
 
 
 def resolve(app, env, node, contnode):
-    if node.get('refdomain') != 'std' or node.get('reftype') != 'ref':
+    if node.get('refdomain') != 'std' or node.get('reftype') not in ('ref', 'envvar'):
         return None
     target = node.get('reftarget', '')
-    page = LABELS.get(target)
-    match = BUILTIN_PLUGIN.match(target)
-    if match:
-        page = 'collections/ansible/builtin/%s_%s.html' % match.groups()
+    if node.get('reftype') == 'envvar':
+        # Ansible's own settings (E(ANSIBLE_...)): their entry in the configuration reference.
+        page = 'reference_appendices/config.html#envvar-' + target if target.startswith('ANSIBLE_') else None
+    else:
+        page = LABELS.get(target)
+        match = BUILTIN_PLUGIN.match(target)
+        if match:
+            page = 'collections/ansible/builtin/%s_%s.html' % match.groups()
     if page is None:
         return None
     text = contnode.astext() if node.get('refexplicit') else target
