@@ -17,8 +17,11 @@ __metaclass__ = type
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -40,9 +43,12 @@ class Host:
 
     def __init__(self, root):
         self.root = root
-        self.dirs = dict((name, root / name) for name in ('remote-tmp', 'host-tmp', 'local-tmp'))
+        self.dirs = dict((name, root / name) for name in ('remote-tmp', 'local-tmp'))
         for path in self.dirs.values():
             path.mkdir()
+        # TMPDIR short: ansible-core 2.21 starts a local RPC server on a Unix socket under it, and a socket path is
+        # at most 107 bytes (pytest's tmp_path alone is about 80).
+        self.dirs['host-tmp'] = pathlib.Path(tempfile.mkdtemp(prefix='tk-host-', dir='/tmp'))
         self.env = dict(ANSIBLE_REMOTE_TMP=str(self.dirs['remote-tmp']), TMPDIR=str(self.dirs['host-tmp']),
                         ANSIBLE_LOCAL_TEMP=str(self.dirs['local-tmp']),
                         TOKENOPS_OAUTH2_CACHE_DIR=str(root / 'cache'))
@@ -76,7 +82,9 @@ class Host:
 
 @pytest.fixture
 def host(tmp_path):
-    return Host(tmp_path)
+    host = Host(tmp_path)
+    yield host
+    shutil.rmtree(str(host.dirs['host-tmp']), ignore_errors=True)
 
 
 def kill_when(proc, tag, log, at_work, what):
