@@ -48,6 +48,8 @@ except ImportError:
 
 # What a damaged, forged or foreign file raises when it is opened as an entry.
 UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, InvalidToken, UnicodeError)
+# ... or one that cannot be read at all (named once: older pylint refuses a tuple sum in an except clause).
+UNREADABLE_OR_MISSING = UNREADABLE + (OSError,)
 
 # 2: names and keys from the master key, documents sealed (security issue 12). Entries of format 1 are never read:
 # their names differ, and whatever remains of them is removed when a directory gets its master key.
@@ -154,7 +156,7 @@ class CacheKeys(object):
         interface): the payload, or None."""
         try:
             return self.unseal(name, secret, sealed)
-        except (OtherSecret,) + UNREADABLE:  # stale, or damaged
+        except UNREADABLE:  # stale (OtherSecret is a ValueError), or damaged
             return None
 
 
@@ -355,7 +357,7 @@ class TokenCache(object):
             return None if sealed is None else keys.unseal(key, secret, sealed)
         except OtherSecret:
             return None  # the profile's secret changed: the entry is stale
-        except (OSError,) + UNREADABLE as exc:
+        except UNREADABLE_OR_MISSING as exc:
             if name not in self._warned:
                 self._warned.add(name)
                 # Only the kind of failure: the text of a JSON error may quote the file, which may hold a token.
