@@ -156,7 +156,7 @@ class CacheKeys(object):
         interface): the payload, or None."""
         try:
             return self.unseal(name, secret, sealed)
-        except UNREADABLE:  # stale (OtherSecret is a ValueError), or damaged
+        except UNREADABLE_OR_MISSING:  # stale (OtherSecret is a ValueError), or damaged
             return None
 
 
