@@ -111,10 +111,13 @@ class TokenClient(object):
         deadline_at = time.monotonic() + self.profile['deadline']
         attempt = 0
         while True:
+            # expires_in counts from when the server answered, which is after the request left: counting from the
+            # sending time never believes a token good for longer than it is, however slow the answer.
+            sent_at = self.clock()
             response = self.transport.request('POST', request.url, retry_safe=request.retry_safe,
                                               deadline_at=deadline_at, data=request.form, headers=request.headers)
             try:
-                return parse_token_response(response, self.profile, self.clock(), self.profile.get('scope'))
+                return parse_token_response(response, self.profile, sent_at, self.profile.get('scope'))
             except TokenEndpointError as exc:
                 # urllib3 retries on status codes; this error arrives as a 400 body, so it is retried here.
                 attempt += 1

@@ -139,9 +139,10 @@ def poll_for_token(profile, token_url, authorization, transport, sleep=time.slee
         sleep(interval)
         # Built for each poll: a private_key_jwt assertion lives 60 seconds and is single-use; polling takes minutes.
         request = build_token_request(profile, token_url, DEVICE_CODE_GRANT, device_code=authorization.device_code)
+        sent_at = wall_clock()  # expires_in counts from the answer: from the sending time, it is never overestimated
         response = request.send(transport)
         try:
-            return parse_token_response(response, profile, wall_clock(), profile.get('scope'))
+            return parse_token_response(response, profile, sent_at, profile.get('scope'))
         except TokenEndpointError as exc:
             if exc.error == 'authorization_pending':
                 continue

@@ -54,6 +54,18 @@ def test_without_cache_every_call_asks_the_server():
     assert c.get_token().access_token == 'access-2'
 
 
+def test_the_lifetime_counts_from_when_the_request_was_sent():
+    # The server counts expires_in from its answer; an answer that took 7 s to arrive must not add 7 s of life.
+    clock = Clock()
+
+    class SlowTransport(FakeTransport):
+        def request(self, *args, **kwargs):
+            clock.now += 7
+            return FakeTransport.request(self, *args, **kwargs)
+    token = client(profile(), SlowTransport(token_body(1, expires_in=100)), clock=clock).get_token()
+    assert token.expires_at_ts == 1700000000.0 + 100
+
+
 def test_cache_hit_until_renew_window(cache):
     clock = Clock()
     transport = FakeTransport(token_body(1, expires_in=100), token_body(2, expires_in=100))
