@@ -207,9 +207,10 @@ def test_a_release_without_a_store_wakes_waiters_too(redis_server):
     lease = store.try_lease('token-i')
     waiter = Worker(redis_server, 'wait', prefix, 'token-i')
     try:
-        channel = store.key('n', 'token-i')
-        wait_until(lambda: dict(redis_server.admin().pubsub_numsub(channel)).get(channel.encode()) == 1,
-                   'the waiter to subscribe')
+        # Subscribed is not enough: a release before the waiter looks at the lock finds it free ('free', also
+        # right). The waiter's last command being PTTL means it saw the lock held and now sleeps on the channel.
+        wait_until(lambda: any(c.get('cmd') == 'pttl' for c in redis_server.admin().client_list()),
+                   'the waiter to find the lock held and sleep')
         assert lease.release() is True
         assert waiter.event()['how'] == 'notified'
     finally:
