@@ -21,6 +21,8 @@ pyenv_python() {
 # make_venv DIR PYTHON REQUIREMENTS_FILE [EXTRA_PIN]: (re)create DIR unless it already holds exactly these pins.
 make_venv() {
   local dir=$1 python=$2 requirements=$3 extra=${4:-}
+  # Checked first: a missing interpreter would otherwise only show in the stamp, after the old venv is gone.
+  [ -n "$python" ] && "$python" --version >/dev/null 2>&1 || { echo "setup: no Python for $dir: '$python'" >&2; return 1; }
   local wanted; wanted="$("$python" --version 2>&1) $extra $(cat "$requirements")"
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.tokenops-stamp" 2>/dev/null)" = "$wanted" ]; then
     return
@@ -32,14 +34,15 @@ make_venv() {
   echo "$wanted" >"$dir/.tokenops-stamp"
 }
 
+# pip spends much of its time waiting on the registry: the venvs are made at once, and waited for below.
+pids=()
+
 # The default toolchain: the newest ansible-core, on a Python it supports (2.20+ needs 3.12+).
-make_venv .venv "${PYTHON:-$(pyenv_python 3.12.1)}" requirements-dev.txt
+make_venv .venv "${PYTHON:-$(pyenv_python 3.12.1)}" requirements-dev.txt & pids+=($!)
 
 # The compatibility matrix (--matrix, as scripts/test.sh asks): a controller venv per other supported ansible-core,
-# and a managed-host venv (requests, no Ansible) per old Python the modules must run on. pip spends its time waiting
-# on the registry here, so the venvs are made at once.
+# and a managed-host venv (requests, no Ansible) per old Python the modules must run on.
 if [ "${1:-}" = "--matrix" ]; then
-  pids=()
   while read -r core controller target; do
     make_venv ".matrix/core-${core%.*}" "$(pyenv_python "$controller")" tests/compat/requirements-controller.txt \
       "ansible-core==$core" & pids+=($!)
@@ -47,8 +50,8 @@ if [ "${1:-}" = "--matrix" ]; then
   while read -r target; do
     make_venv ".matrix/target-${target%.*}" "$(pyenv_python "$target")" tests/compat/requirements-target.txt & pids+=($!)
   done < <(grep -v '^#' tests/compat/cores.txt | awk '{ print $3 }' | sort -u)
-  for pid in "${pids[@]}"; do wait "$pid"; done
 fi
+for pid in "${pids[@]}"; do wait "$pid"; done
 
 if [ ! -f node_modules/.tokenops-stamp ] || ! cmp -s package-lock.json node_modules/.tokenops-stamp; then
   command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
