@@ -137,7 +137,7 @@ expires_in:
   type: int
   sample: 299
 expires_at:
-  description: When the token expires, UTC ISO 8601.
+  description: When the token expires, UTC ISO 8601, with C(expires_in) counted from when the request was sent (so never later than the server's own expiry).
   returned: success
   type: str
   sample: "2026-11-24T15:04:05Z"
