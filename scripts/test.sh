@@ -12,7 +12,7 @@ started=$SECONDS
 step() { echo "== $* (at $((SECONDS - started))s)"; }
 
 work=$(mktemp -d)
-trap 'kill "${sanity_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "${sanity_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # ansible-test wants the collection at .../ansible_collections/tokenops/oauth2: copy what a clean clone holds. The
 # docs lint gets a copy of its own, untouched by what ansible-test writes under tests/output meanwhile.
