@@ -16,10 +16,11 @@ pairs=${BENCH_PAIRS:-2}
 started=$SECONDS
 
 bench() {
-    echo "== bench/$*"
-    local before=$SECONDS
-    "$python" "bench/$@"
-    echo "(bench/$1: $((SECONDS - before)) s)"
+    local script=$1 before=$SECONDS
+    shift
+    echo "== bench/$script $*"
+    "$python" "bench/$script" "$@"
+    echo "(bench/$script: $((SECONDS - before)) s)"
 }
 
 bench worker_imports.py

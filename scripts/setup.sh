@@ -22,7 +22,10 @@ pyenv_python() {
 make_venv() {
   local dir=$1 python=$2 requirements=$3 extra=${4:-}
   # Checked first: a missing interpreter would otherwise only show in the stamp, after the old venv is gone.
-  [ -n "$python" ] && "$python" --version >/dev/null 2>&1 || { echo "setup: no Python for $dir: '$python'" >&2; return 1; }
+  if [ -z "$python" ] || ! "$python" --version >/dev/null 2>&1; then
+    echo "setup: no Python for $dir: '$python'" >&2
+    return 1
+  fi
   local wanted; wanted="$("$python" --version 2>&1) $extra $(cat "$requirements")"
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.tokenops-stamp" 2>/dev/null)" = "$wanted" ]; then
     return
