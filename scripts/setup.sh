@@ -21,16 +21,14 @@ pyenv_python() {
 # make_venv DIR PYTHON REQUIREMENTS_FILE [EXTRA_PIN]: (re)create DIR unless it already holds exactly these pins.
 make_venv() {
   local dir=$1 python=$2 requirements=$3 extra=${4:-}
-  # Checked first: a missing interpreter would otherwise only show in the stamp, after the old venv is gone.
-  if [ -z "$python" ] || ! "$python" --version >/dev/null 2>&1; then
-    echo "setup: no Python for $dir: '$python'" >&2
-    return 1
-  fi
-  local wanted; wanted="$("$python" --version 2>&1) $extra $(cat "$requirements")"
+  # Asked before anything is removed: a missing interpreter must not cost the venv that is there.
+  local version
+  version=$("$python" --version 2>&1) || { echo "setup: no Python for $dir: '$python'" >&2; return 1; }
+  local wanted; wanted="$version $extra $(cat "$requirements")"
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.tokenops-stamp" 2>/dev/null)" = "$wanted" ]; then
     return
   fi
-  echo "setup: $dir ($("$python" --version 2>&1), $requirements${extra:+, $extra})"
+  echo "setup: $dir ($version, $requirements${extra:+, $extra})"
   rm -rf "$dir"
   "$python" -m venv "$dir"
   "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" ${extra:+"$extra"}
